@@ -1,0 +1,25 @@
+"""A fully connected neural-network layer in NumPy, derived and verified."""
+
+from dense.activations import Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from dense.gradcheck import LayerCheck, check_layer, numerical_gradient, relative_error
+from dense.layer import Dense
+from dense.losses import MSE, SoftmaxCrossEntropy
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MSE",
+    "Activation",
+    "Dense",
+    "LayerCheck",
+    "LeakyReLU",
+    "ReLU",
+    "Sigmoid",
+    "Softmax",
+    "SoftmaxCrossEntropy",
+    "Tanh",
+    "__version__",
+    "check_layer",
+    "numerical_gradient",
+    "relative_error",
+]
