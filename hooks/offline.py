@@ -14,3 +14,7 @@ SOURCE_FACTS = ' data-md-component="source"'
 
 def on_post_page(output, page, config):
     return output.replace(SOURCE_FACTS, "")
+
+
+def on_post_template(output_content, template_name, config):
+    return output_content.replace(SOURCE_FACTS, "")  # 404.html is a template, not a page

@@ -1,0 +1,182 @@
+"""The documentation site builds strictly, renders all math at build time, is reproducible,
+and a broken formula, snippet, include or link fails the build.
+
+The failure cases build a tiny site (same mkdocs.yml, hooks and plugins; content swapped via
+DENSE_DOCS_DIR) so they cost about a second each instead of a full build.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, finish, mkdocs_build
+
+pytestmark = pytest.mark.docs
+
+# Code listings legitimately show TeX source (docstrings with show_source: true), and KaTeX's
+# MathML keeps the TeX in <annotation>: leave those out before looking for unrendered math.
+VERBATIM = re.compile(r"<(pre|code|annotation|script|style|textarea)\b.*?</\1>", re.DOTALL)
+RAW_TEX = re.compile(r"\\[(\[]|\\frac|\$\$")
+# Anything the browser would fetch from another host: scripts, styles, images, frames, fonts.
+EXTERNAL_FETCH = re.compile(
+    r"<(?:script|img|iframe|source|audio|video|embed)\b[^>]*\bsrc=\"(?:https?:)?//"
+    r"|<link\b[^>]*\brel=\"(?:stylesheet|preload|modulepreload|icon|prefetch|preconnect)\"[^>]*"
+    r"\bhref=\"(?:https?:)?//"
+    r"|url\(\s*['\"]?(?:https?:)?//"
+    r"|@import\s"
+)
+
+
+def pages(site: Path) -> list[Path]:
+    found = sorted(site.rglob("*.html"))
+    assert found, f"no HTML in {site}"
+    return found
+
+
+def test_real_site_renders_all_math_at_build_time(built_site: Path) -> None:
+    katex_pages = []
+    for page in pages(built_site):
+        html = page.read_text(encoding="utf-8")
+        name = page.relative_to(built_site)
+        prose = VERBATIM.sub("", html)
+        leftover = RAW_TEX.findall(prose)
+        assert not leftover, f"{name}: unrendered TeX {leftover[:5]}"
+        # every arithmatex wrapper got KaTeX output inside it
+        for m in re.finditer(r'class="arithmatex[^"]*">(.{0,40})', html, re.DOTALL):
+            assert m[1].startswith(('<span class="katex', "<span class='katex")), (name, m[1])
+        if 'class="katex"' in html:
+            katex_pages.append(name)
+        assert "assets/katex/katex.min.css" in html, f"{name} does not link the KaTeX CSS"
+        assert "katex.min.js" not in html and "mathjax" not in html.lower(), name
+    assert Path("index.html") in katex_pages, "the home page has no rendered math"
+    api_pages = [p for p in katex_pages if p.parts[0] == "api"]
+    assert api_pages, "docstring math is not rendered on any API page"
+
+
+def test_katex_css_matches_renderer_and_ships_its_fonts(built_site: Path) -> None:
+    css_path = built_site / "assets" / "katex" / "katex.min.css"
+    css = css_path.read_text(encoding="utf-8")
+    pinned = json.loads((REPO / "package.json").read_text())["dependencies"]["katex"]
+    locked = json.loads((REPO / "package-lock.json").read_text())["packages"]
+    assert locked["node_modules/katex"]["version"] == pinned, "package-lock.json disagrees"
+    installed = json.loads((REPO / "node_modules/katex/package.json").read_text())["version"]
+    assert installed == pinned, f"node_modules has KaTeX {installed}, package.json pins {pinned}"
+    # katex.min.css carries its own version; the renderer's is checked by hooks/katex.py.
+    assert f'katex-version:after{{content:"{pinned}"}}' in css
+    fonts = re.findall(r"url\(([^)]+)\)", css)
+    assert fonts, "no @font-face sources in the KaTeX CSS"
+    for font in fonts:
+        assert (css_path.parent / font).is_file(), f"katex.min.css references missing {font}"
+
+
+def test_no_third_party_requests_in_built_site(built_site: Path) -> None:
+    for path in [*pages(built_site), *built_site.rglob("*.css")]:
+        text = path.read_text(encoding="utf-8")
+        hits = [m[0] for m in EXTERNAL_FETCH.finditer(text)]
+        assert not hits, f"{path.relative_to(built_site)} fetches from elsewhere: {hits[:3]}"
+        # Material's repository widget calls the GitHub API unless hooks/offline.py unhooks it
+        assert 'data-md-component="source"' not in text, path
+
+
+def test_two_builds_are_byte_identical(real_builds: tuple[Path, Path]) -> None:
+    a, b = real_builds
+    # sitemap.xml carries the build date (<lastmod>) and the .gz the build time in its header:
+    # that is by design, everything else must not change from one build to the next.
+    skip = {Path("sitemap.xml"), Path("sitemap.xml.gz")}
+
+    def files(site: Path) -> set[Path]:
+        return {p.relative_to(site) for p in site.rglob("*") if p.is_file()} - skip
+
+    assert files(a) == files(b)
+    assert any(p.suffix == ".html" for p in files(a))
+    different = [p for p in sorted(files(a)) if (a / p).read_bytes() != (b / p).read_bytes()]
+    if different:
+        first = different[0]
+        x, y = (a / first).read_bytes(), (b / first).read_bytes()
+        at = next((i for i, (u, v) in enumerate(zip(x, y, strict=False)) if u != v), min(len(x), len(y)))
+        pytest.fail(
+            f"{len(different)} files differ between two builds: {[str(p) for p in different]}\n"
+            f"first difference in {first} at byte {at}:\n{x[at - 80 : at + 80]!r}\n{y[at - 80 : at + 80]!r}"
+        )
+
+
+# ---------------------------------------------------------------------------- small sites
+
+GOOD_INDEX = r"""
+# Small site
+
+Inline \(a^2 + b^2 = c^2\) and display:
+
+\[
+\frac{\partial L}{\partial W} = X^\top \frac{\partial L}{\partial Y}
+\]
+
+See [the backward pass](backward.md).
+
+```python exec="on" session="t"
+import numpy as np
+x = np.arange(3)
+assert x.sum() == 3
+print(x.sum())
+```
+"""
+
+GOOD_BACKWARD = r"""
+# Backward
+
+Fine: \(x\). Back to [home](index.md#small-site).
+"""
+
+FAULTS = {
+    # name: (backward.md content, strings the build log must contain)
+    "malformed-formulas": (
+        "# Backward\n\nBroken inline \\(\\frac{a}{\\) and display\n\n\\[\n\\notamacro{x}\n\\]\n",
+        ["backward.md", r"\frac{a}{", r"\notamacro{x}"],
+    ),
+    "failing-snippet": (
+        '# Backward\n\n```python exec="on"\nimport numpy as np\nassert 1 == 2\n```\n',
+        ["Execution of python code block", "AssertionError", "assert 1 == 2"],
+    ),
+    "broken-link-and-anchor": (
+        "# Backward\n\n[gone](missing-page.md) and [nowhere](index.md#no-such-anchor)\n",
+        ["missing-page.md", "no-such-anchor"],
+    ),
+    "missing-include-section": (
+        '# Backward\n\n```python\n--8<-- "pyproject.toml:no-such-section"\n```\n',
+        ["no-such-section"],
+    ),
+}
+
+
+def build_small_site(tmp_path: Path, backward: str) -> tuple[int, str]:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "index.md").write_text(textwrap.dedent(GOOD_INDEX), encoding="utf-8")
+    (docs / "backward.md").write_text(backward, encoding="utf-8")
+    return finish(mkdocs_build(tmp_path / "site", docs_dir=docs), timeout=300)
+
+
+def test_small_site_builds_when_nothing_is_wrong(tmp_path: Path) -> None:
+    """Control: the failures below come from the fault, not from the small-site setup."""
+    code, out = build_small_site(tmp_path, GOOD_BACKWARD)
+    assert code == 0, out
+    html = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    assert html.count('class="katex"') == 2 and 'class="katex-display"' in html
+    assert "<p>3</p>" in html, "markdown-exec output missing"
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_strict_build_fails_on(fault: str, tmp_path: Path) -> None:
+    backward, expected = FAULTS[fault]
+    code, out = build_small_site(tmp_path, backward)
+    assert code != 0, f"strict build passed despite {fault}:\n{out}"
+    for needle in expected:
+        assert needle in out, f"build log does not mention {needle!r}:\n{out}"
+    if fault == "malformed-formulas":
+        # one warning per bad formula, each naming the page, not just the first one
+        assert len(re.findall(r"WARNING.*backward\.md: KaTeX cannot render", out)) == 2, out
