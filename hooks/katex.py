@@ -123,7 +123,8 @@ def on_page_content(content, page, config, files):
     for m, formula, result in zip(matches, formulas, results, strict=True):
         if "error" in result:
             # One warning per formula: strict mode then fails with the complete list.
-            log.warning("%s: KaTeX cannot render %s -- %s", page.file.src_uri, formula["tex"], result["error"])
+            src, tex, err = page.file.src_uri, formula["tex"], result["error"]
+            log.warning("%s: KaTeX cannot render %s -- %s", src, tex, err)
             rendered = f'<code class="katex-error">{html.escape(formula["tex"])}</code>'
         else:
             rendered = result["html"]

@@ -22,7 +22,7 @@ def mkdocs_build(site_dir: Path, docs_dir: Path | None = None) -> subprocess.Pop
     env.pop("DENSE_DOCS_DIR", None)
     if docs_dir is not None:
         env["DENSE_DOCS_DIR"] = str(docs_dir)
-    cmd = [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", "mkdocs.yml", "-d", str(site_dir)]
+    cmd = [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site_dir)]
     return subprocess.Popen(
         cmd, cwd=REPO, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )

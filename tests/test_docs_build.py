@@ -52,7 +52,8 @@ def test_real_site_renders_all_math_at_build_time(built_site: Path) -> None:
         if 'class="katex"' in html:
             katex_pages.append(name)
         assert "assets/katex/katex.min.css" in html, f"{name} does not link the KaTeX CSS"
-        assert "katex.min.js" not in html and "mathjax" not in html.lower(), name
+        assert "katex.min.js" not in html, name  # no math JavaScript in the browser
+        assert "mathjax" not in html.lower(), name
     assert Path("index.html") in katex_pages, "the home page has no rendered math"
     api_pages = [p for p in katex_pages if p.parts[0] == "api"]
     assert api_pages, "docstring math is not rendered on any API page"
@@ -98,7 +99,9 @@ def test_two_builds_are_byte_identical(real_builds: tuple[Path, Path]) -> None:
     if different:
         first = different[0]
         x, y = (a / first).read_bytes(), (b / first).read_bytes()
-        at = next((i for i, (u, v) in enumerate(zip(x, y, strict=False)) if u != v), min(len(x), len(y)))
+        at = next(
+            (i for i, (u, v) in enumerate(zip(x, y, strict=False)) if u != v), min(len(x), len(y))
+        )
         pytest.fail(
             f"{len(different)} files differ between two builds: {[str(p) for p in different]}\n"
             f"first difference in {first} at byte {at}:\n{x[at - 80 : at + 80]!r}\n{y[at - 80 : at + 80]!r}"
@@ -166,7 +169,8 @@ def test_small_site_builds_when_nothing_is_wrong(tmp_path: Path) -> None:
     code, out = build_small_site(tmp_path, GOOD_BACKWARD)
     assert code == 0, out
     html = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
-    assert html.count('class="katex"') == 2 and 'class="katex-display"' in html
+    assert html.count('class="katex"') == 2
+    assert 'class="katex-display"' in html
     assert "<p>3</p>" in html, "markdown-exec output missing"
 
 
