@@ -149,6 +149,10 @@ FAULTS = {
         "# Backward\n\n[gone](missing-page.md) and [nowhere](index.md#no-such-anchor)\n",
         ["missing-page.md", "no-such-anchor"],
     ),
+    "unresolved-api-reference": (
+        "# Backward\n\nSee [gone][dense.NoSuchThing].\n",
+        ["backward.md", "dense.NoSuchThing"],
+    ),
     "missing-include-section": (
         '# Backward\n\n```python\n--8<-- "pyproject.toml:no-such-section"\n```\n',
         ["no-such-section"],
