@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import textwrap
 from pathlib import Path
 
@@ -127,6 +128,25 @@ x = np.arange(3)
 assert x.sum() == 3
 print(x.sum())
 ```
+
+A figure, drawn at build time with the pattern documented in hooks/reproducible.py:
+
+```python exec="on" html="1" session="t"
+import io
+
+import matplotlib.pyplot as plt
+
+rng = np.random.default_rng(0)
+fig, ax = plt.subplots(figsize=(4, 2))
+ax.plot(rng.standard_normal(50).cumsum(), label="loss")
+ax.set_title("training loss")
+ax.legend()
+buf = io.StringIO()
+fig.savefig(buf, format="svg", metadata={"Date": None})
+plt.close(fig)
+svg = buf.getvalue()
+print(svg[svg.index("<svg"):])
+```
 """
 
 GOOD_BACKWARD = r"""
@@ -160,28 +180,37 @@ FAULTS = {
 }
 
 
-def build_small_site(tmp_path: Path, backward: str) -> tuple[int, str]:
+def small_site(tmp_path: Path, backward: str, name: str = "site") -> subprocess.Popen[str]:
     docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "index.md").write_text(textwrap.dedent(GOOD_INDEX), encoding="utf-8")
-    (docs / "backward.md").write_text(backward, encoding="utf-8")
-    return finish(mkdocs_build(tmp_path / "site", docs_dir=docs), timeout=300)
+    if not docs.exists():
+        docs.mkdir()
+        (docs / "index.md").write_text(textwrap.dedent(GOOD_INDEX), encoding="utf-8")
+        (docs / "backward.md").write_text(backward, encoding="utf-8")
+    return mkdocs_build(tmp_path / name, docs_dir=docs)
 
 
-def test_small_site_builds_when_nothing_is_wrong(tmp_path: Path) -> None:
-    """Control: the failures below come from the fault, not from the small-site setup."""
-    code, out = build_small_site(tmp_path, GOOD_BACKWARD)
-    assert code == 0, out
-    html = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+def test_small_site_builds_and_is_reproducible(tmp_path: Path) -> None:
+    """Control for the failures below (they come from the fault, not from the small-site
+    setup), and reproducibility of build-time figures: two builds, same bytes."""
+    procs = [small_site(tmp_path, GOOD_BACKWARD, name) for name in ("a", "b")]
+    results = [finish(proc, timeout=300) for proc in procs]
+    for code, out in results:
+        assert code == 0, out
+    html = (tmp_path / "a" / "index.html").read_text(encoding="utf-8")
     assert html.count('class="katex"') == 2
     assert 'class="katex-display"' in html
     assert "<p>3</p>" in html, "markdown-exec output missing"
+    assert "<svg" in html, "the matplotlib figure is missing"
+    assert "<?xml" not in html
+    for page in ("index.html", "backward/index.html"):
+        a, b = (tmp_path / site / page for site in ("a", "b"))
+        assert a.read_bytes() == b.read_bytes(), f"{page} differs between two builds"
 
 
 @pytest.mark.parametrize("fault", FAULTS)
 def test_strict_build_fails_on(fault: str, tmp_path: Path) -> None:
     backward, expected = FAULTS[fault]
-    code, out = build_small_site(tmp_path, backward)
+    code, out = finish(small_site(tmp_path, backward), timeout=300)
     assert code != 0, f"strict build passed despite {fault}:\n{out}"
     for needle in expected:
         assert needle in out, f"build log does not mention {needle!r}:\n{out}"
