@@ -4,6 +4,7 @@ from dense.activations import Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Tan
 from dense.gradcheck import LayerCheck, check_layer, numerical_gradient, relative_error
 from dense.layer import Dense
 from dense.losses import MSE, SoftmaxCrossEntropy
+from dense.sequential import Sequential
 
 __version__ = "0.1.0"
 
@@ -14,6 +15,7 @@ __all__ = [
     "LayerCheck",
     "LeakyReLU",
     "ReLU",
+    "Sequential",
     "Sigmoid",
     "Softmax",
     "SoftmaxCrossEntropy",

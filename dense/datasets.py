@@ -1,0 +1,153 @@
+r"""Small, seeded 2-D classification sets for teaching: spirals and two moons.
+
+Both are pure NumPy and deterministic for a given seed. Points come grouped by
+class (all of class 0, then class 1, ...); :meth:`dense.Sequential.fit`
+shuffles them anyway. No class is separable from another by a straight line,
+so a network needs a hidden layer to classify them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dense import _validation as check
+from dense.layer import _generator
+
+__all__ = ["spirals", "two_moons"]
+
+
+def spirals(
+    n_per_class: int,
+    classes: int = 3,
+    *,
+    noise: float = 0.2,
+    rng: int | np.random.Generator | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Interleaved spiral arms, one per class, as in Stanford's CS231n notes.
+
+    Point \( i \) of class \( c \) sits at radius \( r_i = i/(n-1) \) and angle
+    \( \theta_i = 4 r_i + 2\pi c/K + \varepsilon_i \), with
+    \( \varepsilon_i \sim \mathcal{N}(0, \text{noise}^2) \):
+
+    \[ x_i = (r_i \sin\theta_i,\; r_i \cos\theta_i). \]
+
+    The \( K \) arms are rotated copies of one another, so all points lie in
+    the unit disc.
+
+    Parameters
+    ----------
+    n_per_class : int
+        Points per class, at least 1.
+    classes : int, default 3
+        Number of arms \( K \), at least 2.
+    noise : float, default 0.2
+        Standard deviation of the angle jitter, in radians (0 gives exact
+        spirals).
+    rng : None, int or numpy.random.Generator, optional
+        Source of the jitter; the same seed gives the same points.
+
+    Returns
+    -------
+    x : numpy.ndarray
+        Float64 points, shape ``(n_per_class * classes, 2)``.
+    y : numpy.ndarray
+        Int64 labels in ``[0, classes)``, shape ``(n_per_class * classes,)``.
+
+    Raises
+    ------
+    TypeError
+        If a count is not an integer, ``noise`` is not a real number or
+        ``rng`` has the wrong type.
+    ValueError
+        If ``n_per_class < 1``, ``classes < 2``, or ``noise`` is negative or
+        not finite.
+
+    Examples
+    --------
+    >>> x, y = spirals(100, classes=3, rng=0)
+    >>> x.shape, x.dtype, y.shape, y.dtype
+    ((300, 2), dtype('float64'), (300,), dtype('int64'))
+    >>> np.bincount(y).tolist()
+    [100, 100, 100]
+    >>> bool(np.all(np.hypot(x[:, 0], x[:, 1]) <= 1.0))
+    True
+    """
+    n = check.positive_int("n_per_class", n_per_class)
+    classes = _at_least_two_classes(classes)
+    noise = check.finite_real("noise", noise, minimum=0.0)
+    generator = _generator(rng)
+    radius = np.linspace(0.0, 1.0, n) if n > 1 else np.zeros(1)
+    points, labels = [], []
+    for c in range(classes):
+        angle = 4.0 * radius + 2 * np.pi * c / classes + noise * generator.standard_normal(n)
+        points.append(np.column_stack([radius * np.sin(angle), radius * np.cos(angle)]))
+        labels.append(np.full(n, c, dtype=np.int64))
+    return np.concatenate(points), np.concatenate(labels)
+
+
+def two_moons(
+    n_per_class: int,
+    *,
+    noise: float = 0.1,
+    rng: int | np.random.Generator | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Two interleaving half circles, the shape of scikit-learn's ``make_moons``.
+
+    For \( \theta \) evenly spaced in \( [0, \pi] \), class 0 lies on
+    \( (\cos\theta, \sin\theta) \) and class 1 on
+    \( (1 - \cos\theta,\; \tfrac12 - \sin\theta) \); each coordinate then
+    gets independent Gaussian noise of standard deviation ``noise``.
+
+    Parameters
+    ----------
+    n_per_class : int
+        Points per moon, at least 1.
+    noise : float, default 0.1
+        Standard deviation of the noise added to each coordinate.
+    rng : None, int or numpy.random.Generator, optional
+        Source of the noise; the same seed gives the same points.
+
+    Returns
+    -------
+    x : numpy.ndarray
+        Float64 points, shape ``(2 * n_per_class, 2)``.
+    y : numpy.ndarray
+        Int64 labels, 0 or 1, shape ``(2 * n_per_class,)``.
+
+    Raises
+    ------
+    TypeError
+        If ``n_per_class`` is not an integer, ``noise`` is not a real number
+        or ``rng`` has the wrong type.
+    ValueError
+        If ``n_per_class < 1`` or ``noise`` is negative or not finite.
+
+    Examples
+    --------
+    >>> x, y = two_moons(3, noise=0.0)
+    >>> x.round(3)
+    array([[ 1. ,  0. ],
+           [ 0. ,  1. ],
+           [-1. ,  0. ],
+           [ 0. ,  0.5],
+           [ 1. , -0.5],
+           [ 2. ,  0.5]])
+    >>> y
+    array([0, 0, 0, 1, 1, 1])
+    """
+    n = check.positive_int("n_per_class", n_per_class)
+    noise = check.finite_real("noise", noise, minimum=0.0)
+    generator = _generator(rng)
+    theta = np.linspace(0.0, np.pi, n)
+    outer = np.column_stack([np.cos(theta), np.sin(theta)])
+    inner = np.column_stack([1.0 - np.cos(theta), 0.5 - np.sin(theta)])
+    x = np.concatenate([outer, inner]) + noise * generator.standard_normal((2 * n, 2))
+    y = np.repeat(np.arange(2, dtype=np.int64), n)
+    return x, y
+
+
+def _at_least_two_classes(classes: object) -> int:
+    count = check.positive_int("classes", classes)
+    if count < 2:
+        raise ValueError(f"classes must be at least 2, got {count}")
+    return count
