@@ -33,6 +33,18 @@ def finish(proc: subprocess.Popen[str], timeout: float = 900) -> tuple[int, str]
     return proc.returncode, out
 
 
+def build_all(*jobs: tuple[Path, Path | None], timeout: float = 900) -> list[tuple[int, str]]:
+    """Run several builds side by side (the machine has 2 cores) and return (code, log) each.
+
+    On a fresh clone the first build runs `npm ci` (hooks/katex.py); two at once would race
+    on node_modules, so then the builds run one after the other.
+    """
+    if (REPO / "node_modules" / "katex" / "package.json").exists():
+        procs = [mkdocs_build(site, docs) for site, docs in jobs]
+        return [finish(proc, timeout) for proc in procs]
+    return [finish(mkdocs_build(site, docs), timeout) for site, docs in jobs]
+
+
 @pytest.fixture(scope="session")
 def real_builds(tmp_path_factory) -> tuple[Path, Path]:
     """Two strict builds of the real site, run side by side (2 cores): one to inspect and
@@ -40,11 +52,7 @@ def real_builds(tmp_path_factory) -> tuple[Path, Path]:
     pytest.importorskip("mkdocs", reason="docs toolchain not installed: pip install -e '.[docs]'")
     pytest.importorskip("material", reason="docs toolchain not installed: pip install -e '.[docs]'")
     sites = [tmp_path_factory.mktemp("site-a"), tmp_path_factory.mktemp("site-b")]
-    if (REPO / "node_modules" / "katex" / "package.json").exists():
-        procs = [mkdocs_build(site) for site in sites]
-        results = [finish(proc) for proc in procs]
-    else:  # the first build runs `npm ci` (hooks/katex.py): two at once would race on it
-        results = [finish(mkdocs_build(site)) for site in sites]
+    results = build_all(*[(site, None) for site in sites])
     for code, out in results:
         assert code == 0, f"mkdocs build --strict failed:\n{out}"
     return sites[0], sites[1]

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, finish, mkdocs_build
+from tests.conftest import REPO, build_all
 
 pytestmark = pytest.mark.docs
+pytest.importorskip("mkdocs", reason="docs toolchain not installed: pip install -e '.[docs]'")
 
 # Code listings legitimately show TeX source (docstrings with show_source: true), and KaTeX's
 # MathML keeps the TeX in <annotation>: leave those out before looking for unrendered math.
@@ -180,21 +180,19 @@ FAULTS = {
 }
 
 
-def small_site(tmp_path: Path, backward: str, name: str = "site") -> subprocess.Popen[str]:
+def small_docs(tmp_path: Path, backward: str) -> Path:
     docs = tmp_path / "docs"
-    if not docs.exists():
-        docs.mkdir()
-        (docs / "index.md").write_text(textwrap.dedent(GOOD_INDEX), encoding="utf-8")
-        (docs / "backward.md").write_text(backward, encoding="utf-8")
-    return mkdocs_build(tmp_path / name, docs_dir=docs)
+    docs.mkdir()
+    (docs / "index.md").write_text(textwrap.dedent(GOOD_INDEX), encoding="utf-8")
+    (docs / "backward.md").write_text(backward, encoding="utf-8")
+    return docs
 
 
 def test_small_site_builds_and_is_reproducible(tmp_path: Path) -> None:
     """Control for the failures below (they come from the fault, not from the small-site
     setup), and reproducibility of build-time figures: two builds, same bytes."""
-    procs = [small_site(tmp_path, GOOD_BACKWARD, name) for name in ("a", "b")]
-    results = [finish(proc, timeout=300) for proc in procs]
-    for code, out in results:
+    docs = small_docs(tmp_path, GOOD_BACKWARD)
+    for code, out in build_all((tmp_path / "a", docs), (tmp_path / "b", docs), timeout=300):
         assert code == 0, out
     html = (tmp_path / "a" / "index.html").read_text(encoding="utf-8")
     assert html.count('class="katex"') == 2
@@ -210,7 +208,7 @@ def test_small_site_builds_and_is_reproducible(tmp_path: Path) -> None:
 @pytest.mark.parametrize("fault", FAULTS)
 def test_strict_build_fails_on(fault: str, tmp_path: Path) -> None:
     backward, expected = FAULTS[fault]
-    code, out = finish(small_site(tmp_path, backward), timeout=300)
+    [(code, out)] = build_all((tmp_path / "site", small_docs(tmp_path, backward)), timeout=300)
     assert code != 0, f"strict build passed despite {fault}:\n{out}"
     for needle in expected:
         assert needle in out, f"build log does not mention {needle!r}:\n{out}"
