@@ -244,11 +244,13 @@ def _sync_folder(folder: Path) -> None:
 def _read_arrays(path: str | PathLike[str]) -> dict[str, np.ndarray]:
     name = os.fspath(path)
     try:
-        loaded = np.load(path, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise ValueError("it holds a single array, not an .npz archive")
-        with loaded:
-            return {key: loaded[key] for key in loaded.files}
+        # Our own handle, closed even when NumPy fails half-way through a truncated archive.
+        with open(path, "rb") as file:
+            loaded = np.load(file, allow_pickle=False)
+            if not isinstance(loaded, np.lib.npyio.NpzFile):
+                raise ValueError("it holds a single array, not an .npz archive")
+            with loaded:
+                return {key: loaded[key] for key in loaded.files}
     except (FileNotFoundError, IsADirectoryError, PermissionError):
         raise
     except (zipfile.BadZipFile, EOFError, zlib.error, OSError, ValueError) as error:
