@@ -64,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
         "1 gives the steadiest ratios",
     )
     parser.add_argument(
-        "--repeats", type=int, default=None, help="interleaved rounds (default 21, quick 3)"
+        "--repeats", type=int, default=None, help="interleaved rounds (default 41, quick 3)"
     )
     parser.add_argument(
         "--output",
@@ -87,7 +87,7 @@ def run(*, quick: bool, threads: int | None, repeats: int | None, use_torch: boo
         Thread count for BLAS and PyTorch; ``None`` keeps NumPy's BLAS default
         and gives PyTorch the same number.
     repeats : int or None
-        Interleaved rounds; ``None`` picks 21 (quick: 3).
+        Interleaved rounds; ``None`` picks 41 (quick: 3).
     use_torch : bool, default True
         Compare with PyTorch when it is importable.
 
@@ -97,7 +97,7 @@ def run(*, quick: bool, threads: int | None, repeats: int | None, use_torch: boo
         ``machine``, ``date``, ``layer_step``, ``training``, ``memory`` and
         ``targets``.
     """
-    repeats = repeats if repeats is not None else (3 if quick else 21)
+    repeats = repeats if repeats is not None else (3 if quick else 41)
     if repeats < 1:
         raise ValueError(f"--repeats must be at least 1, got {repeats}")
     torch = torch_or_reason() if use_torch else "skipped: --no-torch"
@@ -134,7 +134,9 @@ def run(*, quick: bool, threads: int | None, repeats: int | None, use_torch: boo
                 case,
                 rng=rng,
                 repeats=repeats,
-                sample_seconds=0.002 if quick else 0.02,
+                # Short samples: more rounds in the same time, and a sample is less
+                # likely to straddle a time slice given to another process.
+                sample_seconds=0.002 if quick else 0.005,
                 budget_seconds=1.0 if quick else 30.0,
                 torch=torch,
             )

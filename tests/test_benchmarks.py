@@ -1,0 +1,195 @@
+"""The benchmark suite runs and reports what it promises (structure only, never timings).
+
+CI runs the quick mode with one repetition: this proves that every part of the suite
+(layer step against the GEMM limit and, when installed, PyTorch; digits training;
+memory) still runs against the current package and writes a complete results file.
+How fast anything is depends on the machine and is not asserted here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks.layer_step import SHAPES, SHAPES_QUICK, gemm_flops
+from benchmarks.run import write_json
+from benchmarks.timing import calibrate, interleaved, paired_ratio
+from tests.conftest import REPO
+
+pytest.importorskip(
+    "threadpoolctl", reason="benchmarks need the bench extra: pip install -e '.[bench]'"
+)
+
+VARIANTS = {(dtype, act) for dtype in ("float64", "float32") for act in ("none", "relu")}
+
+
+def run_quick(output: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "benchmarks", "--quick", "--repeats", "1", "--threads", "1"]
+    env = {**os.environ, "PYTHONWARNINGS": "error::DeprecationWarning"}
+    return subprocess.run(
+        [*cmd, "--output", str(output), *extra],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory) -> tuple[dict, str]:
+    output = tmp_path_factory.mktemp("bench") / "quick.json"
+    proc = run_quick(output)
+    assert proc.returncode == 0, f"python -m benchmarks --quick failed:\n{proc.stderr}"
+    # Written atomically: only the final file, no temporary left next to it.
+    assert sorted(p.name for p in output.parent.iterdir()) == ["quick.json"]
+    return json.loads(output.read_text()), proc.stdout
+
+
+def shape(row: dict) -> tuple[int, int, int]:
+    return (row["batch"], row["inputs"], row["outputs"])
+
+
+def test_quick_run_describes_machine_and_run(quick) -> None:
+    results, _ = quick
+    assert results["schema"] == 1
+    assert results["mode"] == "quick"
+    assert results["threads"] == 1
+    machine = results["machine"]
+    assert machine["cpu"]
+    assert machine["usable_cores"] >= 1
+    assert machine["numpy"] == np.__version__
+    blas = [pool for pool in machine["blas"] if pool["user_api"] == "blas"]
+    assert blas, "no BLAS library reported"
+    # --threads 1 reached NumPy's BLAS (this is what makes one-thread ratios steady).
+    assert all(pool["num_threads"] == 1 for pool in blas), blas
+
+
+def test_quick_run_times_every_layer_case(quick) -> None:
+    results, stdout = quick
+    rows = results["layer_step"]["rows"]
+    cases = {(shape(row), row["dtype"], row["activation"]) for row in rows}
+    assert cases == {(s, d, a) for s in SHAPES_QUICK for d, a in VARIANTS}
+    assert len(rows) == len(cases)
+    torch_ok = results["layer_step"]["torch"].startswith("ok")
+    for row in rows:
+        batch, inputs, outputs = shape(row)
+        assert row["flops"] == 6 * batch * inputs * outputs
+        assert set(row["seconds"]) == (
+            {"dense", "limit", "torch"} if torch_ok else {"dense", "limit"}
+        )
+        assert all(seconds > 0 for seconds in row["seconds"].values())
+        assert row["step_over_limit"] > 0
+        if torch_ok:
+            assert row["step_over_torch"] > 0
+            assert row["torch_agrees"] is True, f"torch computed something else for {row}"
+        else:
+            assert row["step_over_torch"] is None
+    assert "step/limit" in stdout
+    assert "GFLOP/s" in stdout
+    for s in SHAPES_QUICK:
+        assert str(s) in stdout
+
+
+def test_quick_run_trains_digits_or_says_why_not(quick) -> None:
+    training = quick[0]["training"]
+    assert training["sklearn_solver"] == "sgd"
+    if training["status"] != "ok":
+        assert training["status"].startswith("skipped: ")
+        assert training["rows"] == []
+        return
+    libraries = [row["library"] for row in training["rows"]]
+    assert libraries[:2] == ["dense", "scikit-learn"]
+    for row in training["rows"]:
+        assert row["seconds"] > 0
+        assert 0.0 <= row["accuracy"] <= 1.0
+    # More than chance (0.1) even after the quick mode's few epochs: it really trained.
+    assert training["rows"][0]["accuracy"] > 0.5
+
+
+def test_quick_run_step_allocates_no_more_than_its_results(quick) -> None:
+    # Allocation is deterministic, unlike time: a real regression check. A step may
+    # allocate the gradients, d_input, one update temporary (and delta, z) but no copy
+    # of the batch or of the weights beyond that.
+    rows = quick[0]["memory"]["rows"]
+    assert {(shape(row), row["activation"]) for row in rows} == {
+        (s, a) for s in SHAPES_QUICK for a in ("none", "relu")
+    }
+    for row in rows:
+        assert row["within_budget"], row
+        assert row["step_peak_bytes"] >= row["gradient_bytes"]  # it did measure the step
+
+
+def test_quick_run_lists_targets(quick) -> None:
+    targets = quick[0]["targets"]
+    names = [target["name"] for target in targets]
+    assert len(names) == len(set(names))
+    assert any(name.startswith("step/limit") for name in names)
+    for target in targets:
+        assert target["met"] in (True, False, None)
+
+
+def test_committed_results_are_a_full_one_thread_run() -> None:
+    # docs/performance.md draws its table and figure from this file.
+    results = json.loads((REPO / "benchmarks" / "results" / "latest.json").read_text())
+    assert results["mode"] == "full"
+    assert results["threads"] == 1
+    rows = results["layer_step"]["rows"]
+    assert {(shape(row), row["dtype"], row["activation"]) for row in rows} == {
+        (s, d, a) for s in SHAPES for d, a in VARIANTS
+    }
+    for row in rows:
+        assert row["flops"] == gemm_flops(*shape(row))
+        assert row["step_over_limit"] > 0
+
+
+def test_gemm_flops_counts_three_products() -> None:
+    batch, inputs, outputs = 3, 5, 7
+    # Count the multiply-adds of each product directly: one per (i, j, k) triple.
+    x, W, delta = np.ones((batch, inputs)), np.ones((inputs, outputs)), np.ones((batch, outputs))
+    per_product = [
+        a.shape[0] * a.shape[1] * b.shape[1] for a, b in ((x, W), (delta, W.T), (x.T, delta))
+    ]
+    assert gemm_flops(batch, inputs, outputs) == 2 * sum(per_product) == 630
+
+
+def test_interleaved_gives_every_variant_every_round_in_rotating_order() -> None:
+    calls: list[str] = []
+    variants = {name: (lambda name=name: calls.append(name)) for name in "abc"}
+    samples = interleaved(variants, repeats=4, inner=2, warmup=1)
+    assert {name: len(times) for name, times in samples.items()} == {"a": 4, "b": 4, "c": 4}
+    rounds = [calls[i : i + 6 : 2] for i in range(0, len(calls), 6)]
+    assert rounds == [list("abc"), list("bca"), list("cab"), list("abc"), list("bca")]
+
+
+def test_paired_ratio_is_median_of_per_round_ratios() -> None:
+    assert paired_ratio([2.0, 9.0, 4.0], [1.0, 3.0, 1.0]) == 3.0
+    with pytest.raises(ValueError, match="same positive number"):
+        paired_ratio([1.0], [1.0, 2.0])
+
+
+def test_calibrate_returns_a_positive_call_count() -> None:
+    assert calibrate(lambda: None, 1e-4) >= 1
+
+
+def test_write_json_replaces_the_file_atomically(tmp_path: Path) -> None:
+    path = tmp_path / "results.json"
+    path.write_text("old")
+    write_json({"a": [1, 2]}, path)
+    assert json.loads(path.read_text()) == {"a": [1, 2]}
+    assert [p.name for p in tmp_path.iterdir()] == ["results.json"]
+
+    class Unserializable:
+        pass
+
+    with pytest.raises(TypeError):
+        write_json({"a": Unserializable()}, path)
+    assert json.loads(path.read_text()) == {"a": [1, 2]}, "a failed write must keep the old file"
+    assert [p.name for p in tmp_path.iterdir()] == ["results.json"]
