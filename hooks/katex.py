@@ -104,7 +104,24 @@ on_build_error = _stop
 on_shutdown = _stop
 
 
+def _has_tex(text: str) -> bool:
+    return "\\(" in text or "\\[" in text
+
+
+def _toc_titles(items):
+    for item in items:
+        yield item.title
+        yield from _toc_titles(item.children)
+
+
 def on_page_content(content, page, config, files):
+    # Titles reach the TOC, the header and <title> as plain text, where math stays raw TeX.
+    if _has_tex(page.title or ""):
+        log.warning('%s: page title "%s" has math; set a plain `title:` in the front matter',
+                    page.file.src_uri, page.title)  # fmt: skip
+    for title in filter(_has_tex, _toc_titles(page.toc)):
+        log.warning('%s: heading "%s" has math; give it a plain TOC label: '
+                    '## ... { data-toc-label="..." }', page.file.src_uri, title)  # fmt: skip
     matches = list(MATH.finditer(content))
     if not matches:
         return content

@@ -173,6 +173,10 @@ FAULTS = {
         "# Backward\n\nSee [gone][dense.NoSuchThing].\n",
         ["backward.md", "dense.NoSuchThing"],
     ),
+    "math-in-heading": (
+        "# Backward\n\n## Gradient \\(\\partial L/\\partial W\\)\n\ntext\n",
+        ["backward.md", r"Gradient \(\partial L/\partial W\)", "data-toc-label"],
+    ),
     "missing-include-section": (
         '# Backward\n\n```python\n--8<-- "pyproject.toml:no-such-section"\n```\n',
         ["no-such-section"],
