@@ -41,7 +41,8 @@ def numerical_gradient(
     ----------
     f : callable
         ``f(x) -> float``; it must read ``x`` when called (not a copy made
-        earlier), since that is where the perturbation happens.
+        earlier), since that is where the perturbation happens. A closure
+        over a copy would see no change and return an all-zero gradient.
     x : numpy.ndarray
         A floating array of any shape. Use float64: in float32 the rounding
         error of \( f \) divided by \( 2h \) swamps the estimate.
@@ -162,7 +163,13 @@ def check_layer(
     differentiates that \( L \) numerically with respect to \( x \),
     \( W \) and \( b \), and compares with what ``backward`` returns and
     stores. All work happens on a float64 deep copy of the layer, so the
-    layer's parameters, saved input and activation state stay as they were.
+    layer's parameters, saved input and activation state stay as they were;
+    it checks the formulas, not float32 rounding.
+
+    Near a kink the check is meaningless: a finite difference that
+    straddles \( z = 0 \) of a ReLU measures neither slope. A fresh layer
+    (zero biases) fed an all-zero row puts every \( z \) of that row exactly
+    on the kink, so use inputs with no such rows, or nonzero biases.
 
     Parameters
     ----------
