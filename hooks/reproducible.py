@@ -16,6 +16,11 @@ Pages draw matplotlib figures inside markdown-exec blocks and inline them as SVG
     ```
 
 With the settings below, the same code and data give the same SVG bytes on every build.
+
+Output that is measured (timings) cannot be reproducible: wrap it in
+`<div class="measured" data-search-exclude markdown>` ... `</div>` (blank lines inside);
+tests/test_docs_build.py ignores the inside of such blocks when comparing two builds, and
+`data-search-exclude` keeps the numbers out of the search index.
 """
 
 from __future__ import annotations

@@ -33,6 +33,35 @@ EXTERNAL_FETCH = re.compile(
 )
 
 
+# Output that is measured at build time (timings) differs on every build by nature. Pages wrap
+# it in <div class="measured" data-search-exclude markdown> ... </div>; the reproducibility
+# checks blank those blocks (data-search-exclude keeps the numbers out of the search index).
+MEASURED = '<div class="measured">'
+DIV_TAG = re.compile(r"<div\b|</div>")
+
+
+def mask_measured(html: str) -> str:
+    out, pos = [], 0
+    while (start := html.find(MEASURED, pos)) != -1:
+        depth = 0
+        for tag in DIV_TAG.finditer(html, start):
+            depth += 1 if tag[0] == "<div" else -1
+            if depth == 0:
+                break
+        assert depth == 0, f"unclosed {MEASURED}"
+        out += [html[pos:start], MEASURED, "</div>"]
+        pos = tag.end()
+    out.append(html[pos:])
+    return "".join(out)
+
+
+def same_build_output(a: Path, b: Path) -> bool:
+    x, y = a.read_bytes(), b.read_bytes()
+    if a.suffix == ".html":
+        x, y = (mask_measured(t.decode("utf-8")).encode("utf-8") for t in (x, y))
+    return x == y
+
+
 def pages(site: Path) -> list[Path]:
     found = sorted(site.rglob("*.html"))
     assert found, f"no HTML in {site}"
@@ -96,7 +125,7 @@ def test_two_builds_are_byte_identical(real_builds: tuple[Path, Path]) -> None:
 
     assert files(a) == files(b)
     assert any(p.suffix == ".html" for p in files(a))
-    different = [p for p in sorted(files(a)) if (a / p).read_bytes() != (b / p).read_bytes()]
+    different = [p for p in sorted(files(a)) if not same_build_output(a / p, b / p)]
     if different:
         first = different[0]
         x, y = (a / first).read_bytes(), (b / first).read_bytes()
@@ -153,6 +182,18 @@ GOOD_BACKWARD = r"""
 # Backward
 
 Fine: \(x\). Back to [home](index.md#small-site).
+
+<div class="measured" data-search-exclude markdown>
+
+```python exec="on"
+import time
+
+print(f"measured: {time.perf_counter_ns()} ns")
+```
+
+</div>
+
+After the measurement.
 """
 
 FAULTS = {
@@ -204,9 +245,15 @@ def test_small_site_builds_and_is_reproducible(tmp_path: Path) -> None:
     assert "<p>3</p>" in html, "markdown-exec output missing"
     assert "<svg" in html, "the matplotlib figure is missing"
     assert "<?xml" not in html
-    for page in ("index.html", "backward/index.html"):
+    for page in ("index.html", "backward/index.html", "search/search_index.json"):
         a, b = (tmp_path / site / page for site in ("a", "b"))
-        assert a.read_bytes() == b.read_bytes(), f"{page} differs between two builds"
+        assert same_build_output(a, b), f"{page} differs between two builds"
+    # the measured block really differs, and masking it leaves the rest of the page intact
+    a, b = (tmp_path / site / "backward/index.html" for site in ("a", "b"))
+    assert a.read_bytes() != b.read_bytes()
+    masked = mask_measured(a.read_text(encoding="utf-8"))
+    assert "measured: " not in masked
+    assert "After the measurement." in masked
 
 
 @pytest.mark.parametrize("fault", FAULTS)
