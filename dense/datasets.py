@@ -1,7 +1,7 @@
 r"""Small, seeded 2-D classification sets for teaching: spirals and two moons.
 
 Both are pure NumPy and deterministic for a given seed. Points come grouped by
-class (all of class 0, then class 1, ...); :meth:`dense.Sequential.fit`
+class (all of class 0, then class 1, ...); [`Sequential.fit`][dense.sequential.Sequential.fit]
 shuffles them anyway. No class is separable from another by a straight line,
 so a network needs a hidden layer to classify them.
 """

@@ -1,4 +1,4 @@
-r"""A stack of :class:`~dense.Dense` layers, trained by minibatch SGD.
+r"""A stack of [`Dense`][dense.Dense] layers, trained by minibatch SGD.
 
 A network of \( K \) layers is the composition
 \( \text{output} = f_K(\dots f_2(f_1(x))) \). Its forward pass feeds each
@@ -48,7 +48,7 @@ class Sequential:
     ------
     TypeError
         If ``layers`` is not iterable or holds something other than
-        :class:`~dense.Dense`.
+        [`Dense`][dense.Dense].
     ValueError
         If ``layers`` is empty, sizes do not chain, or one layer object
         appears twice (it would overwrite its own saved input).
@@ -170,7 +170,7 @@ class Sequential:
     def predict(self, x: np.ndarray) -> np.ndarray:
         r"""Return the model's output for ``x`` (a ``forward`` pass).
 
-        For a classifier trained with :class:`~dense.SoftmaxCrossEntropy` the
+        For a classifier trained with [`SoftmaxCrossEntropy`][dense.SoftmaxCrossEntropy] the
         output holds logits; the predicted class of each row is
         ``model.predict(x).argmax(axis=1)`` (softmax does not change which
         entry is largest).
@@ -220,7 +220,7 @@ class Sequential:
 
         Each epoch visits the samples once, in batches of ``batch_size`` (the
         last batch may be smaller), and for each batch takes one step, as
-        :meth:`_step` shows: ``forward``, ``loss.forward``, ``loss.backward``,
+        the private ``_step`` does it: ``forward``, ``loss.forward``, ``loss.backward``,
         then ``backward(d, learning_rate)``, which updates every layer by
         \( W \leftarrow W - \eta\,\partial L/\partial W \),
         \( b \leftarrow b - \eta\,\partial L/\partial b \).
@@ -237,8 +237,8 @@ class Sequential:
         y : array_like
             Targets, as ``loss`` expects them: integer labels of shape
             ``(n_samples,)`` or probability rows ``(n_samples, output_size)``
-            for :class:`~dense.SoftmaxCrossEntropy`; values of shape
-            ``(n_samples, output_size)`` for :class:`~dense.MSE`.
+            for [`SoftmaxCrossEntropy`][dense.SoftmaxCrossEntropy]; values of shape
+            ``(n_samples, output_size)`` for [`MSE`][dense.MSE].
         loss : MSE or SoftmaxCrossEntropy
             Any object with ``forward(prediction, target) -> float`` and
             ``backward()`` works; the built-in losses get their targets
@@ -360,7 +360,7 @@ class Sequential:
     def save(self, path: str | PathLike[str]) -> None:
         """Write the architecture and parameters to one ``.npz`` file, atomically.
 
-        See :func:`dense.serialize.save_layers` for the format and guarantees.
+        See [`save_layers`][dense.serialize.save_layers] for the format and guarantees.
 
         Parameters
         ----------
@@ -393,14 +393,14 @@ class Sequential:
 
     @classmethod
     def load(cls, path: str | PathLike[str]) -> Sequential:
-        """Rebuild a model written by :meth:`save`.
+        """Rebuild a model written by ``save``.
 
-        See :func:`dense.serialize.load_layers` for what is checked.
+        See [`load_layers`][dense.serialize.load_layers] for what is checked.
 
         Parameters
         ----------
         path : str or os.PathLike
-            A file written by :meth:`save`.
+            A file written by ``save``.
 
         Returns
         -------

@@ -72,7 +72,7 @@ def save_layers(layers: Iterable[Dense], path: str | PathLike[str]) -> None:
     Raises
     ------
     TypeError
-        If an item is not a :class:`~dense.Dense`, or has an activation that
+        If an item is not a [`Dense`][dense.Dense], or has an activation that
         is not one of the built-in classes; nothing is written then.
     OSError
         If writing fails (missing folder, full disk, ...).
@@ -106,12 +106,12 @@ def save_layers(layers: Iterable[Dense], path: str | PathLike[str]) -> None:
 
 
 def load_layers(path: str | PathLike[str]) -> list[Dense]:
-    """Rebuild the layers stored by :func:`save_layers`.
+    """Rebuild the layers stored by [`save_layers`][dense.serialize.save_layers].
 
     Parameters
     ----------
     path : str or os.PathLike
-        A file written by :func:`save_layers`.
+        A file written by [`save_layers`][dense.serialize.save_layers].
 
     Returns
     -------
