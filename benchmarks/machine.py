@@ -45,7 +45,18 @@ def blas_info() -> list[dict]:
     except ImportError:
         return []
     keep = ("user_api", "internal_api", "version", "architecture", "num_threads", "prefix")
-    return [{key: pool.get(key) for key in keep} for pool in threadpool_info()]
+    pools = []
+    for pool in threadpool_info():
+        entry = {key: pool.get(key) for key in keep}
+        # Which package shipped it: NumPy's OpenBLAS is the one that runs dense's products
+        # (SciPy, pulled in by scikit-learn, and PyTorch bring their own libraries).
+        folder = Path(pool.get("filepath") or "").parent.parts
+        if "site-packages" in folder:
+            folder = folder[folder.index("site-packages") + 1 :]
+        entry["shipped_by"] = "/".join(folder[-2:] if folder[-1:] == ("lib",) else folder[-1:])
+        entry["numpy"] = entry["shipped_by"] == "numpy.libs"
+        pools.append(entry)
+    return pools
 
 
 def load_average() -> list[float] | None:

@@ -254,16 +254,27 @@ def _fmt(value: float | None, spec: str) -> str:
 def format_tables(results: dict) -> str:
     """Render the results as plain-text tables (what the command prints)."""
     m = results["machine"]
-    blas = ", ".join(
-        f"{pool['internal_api']} {pool['version'] or ''} "
-        f"{pool.get('architecture') or ''} ({pool['num_threads']} threads)".replace("  ", " ")
-        for pool in m["blas"]
+
+    def pool_text(pool: dict) -> str:
+        kernel = f" {pool['architecture']}" if pool.get("architecture") else ""
+        return (
+            f"{pool['internal_api']} {pool['version'] or ''}{kernel} from "
+            f"{pool.get('shipped_by') or '?'}, {pool['num_threads']} thread(s)"
+        ).replace("  ", " ")
+
+    numpy_blas = "; ".join(pool_text(p) for p in m["blas"] if p.get("numpy"))
+    others = "; ".join(pool_text(p) for p in m["blas"] if not p.get("numpy"))
+    blas = (numpy_blas or "unknown (threadpoolctl missing)") + (
+        f" (also loaded: {others})" if others else ""
     )
+    if m.get("torch_blas"):
+        blas += f"; PyTorch uses {m['torch_blas']} ({m.get('torch_cpu_capability')})"
     out = [
         f"dense benchmarks, {results['mode']} run, {results['date']}",
         f"machine: {m['cpu']}, {m['usable_cores']} usable cores; numpy {m['numpy']}, "
         f"torch {m['torch'] or '(none)'}, scikit-learn {m['scikit_learn'] or '(none)'}",
-        f"BLAS: {blas or 'unknown (threadpoolctl missing)'}; threads used: {results['threads']}",
+        f"NumPy's BLAS: {blas}",
+        f"threads used: {results['threads']}",
         f"load average before/after: {results['load_average_before']} / "
         f"{results['load_average_after']}",
         "",

@@ -173,6 +173,7 @@ def measure_training(*, repeats: int, epochs: int = EPOCHS, torch=None) -> dict:
         data = _digits()
     except ImportError as error:
         return {"status": f"skipped: scikit-learn is not installed ({error})", **setup, "rows": []}
+    setup["train_samples"], setup["test_samples"] = len(data[0]), len(data[1])
     runners: dict[str, Callable[[int], tuple[float, float]]] = {
         "dense": lambda seed: _run_dense(data, epochs, seed),
         "scikit-learn": lambda seed: _run_sklearn(data, epochs, seed),
