@@ -24,11 +24,29 @@ import numpy as np
 from benchmarks.timing import calibrate, interleaved, paired_ratio
 from dense import Dense, ReLU
 
-__all__ = ["SHAPES", "SHAPES_QUICK", "LayerCase", "gemm_flops", "measure", "torch_or_reason"]
+__all__ = [
+    "PART_NAMES",
+    "SHAPES",
+    "SHAPES_QUICK",
+    "LayerCase",
+    "gemm_flops",
+    "measure",
+    "torch_or_reason",
+]
 
 # (batch, input_size, output_size)
 SHAPES_QUICK: tuple[tuple[int, int, int], ...] = ((32, 784, 128), (64, 256, 256), (256, 1024, 1024))
 SHAPES: tuple[tuple[int, int, int], ...] = (*SHAPES_QUICK, (1024, 2048, 2048))
+
+# The operations of a step besides the three products, in the order the step runs them.
+PART_NAMES = (
+    "argument checks",
+    "bias add",
+    "ReLU forward",
+    "ReLU backward",
+    "bias gradient",
+    "SGD update",
+)
 
 # Small enough that the weights drift slowly over thousands of timed steps (the
 # values never overflow or turn subnormal), large enough that the update is real work.
@@ -140,6 +158,44 @@ def _torch_step(torch, case: LayerCase, x, d_output, weights):
     return step, linear, x_t
 
 
+def _parts(case: LayerCase, x, d_output, weights) -> dict[str, Callable[[], object]]:
+    """The step's operations other than the three products, each on its own.
+
+    Each callable repeats what :class:`dense.Dense` runs, on arrays of the case's
+    shapes, so timing them shows where the time between the limit and the step
+    goes. (Run separately, each finds its data in cache more often than inside a
+    step: their sum is a lower bound of the real overhead.)
+    """
+    layer = Dense(case.inputs, case.outputs, ReLU() if case.relu else None, rng=0, dtype=case.dtype)
+    layer.weights[...] = weights
+    layer.forward(x)
+    layer.backward(d_output, LEARNING_RATE)  # now d_weights and d_biases exist
+    z = x @ weights
+    W, b = weights.copy(), layer.biases.copy()
+    d_W, d_b = layer.d_weights, layer.d_biases
+    relu = ReLU()
+    relu.forward(z)
+
+    def update() -> None:
+        nonlocal W, b
+        W -= LEARNING_RATE * d_W
+        b -= LEARNING_RATE * d_b
+
+    parts: dict[str, Callable[[], object]] = {
+        "argument checks": lambda: (
+            layer._as_input(x),
+            layer._as_upstream(d_output, LEARNING_RATE),
+        ),
+        "bias add": lambda: np.add(z, b, out=z),
+    }
+    if case.relu:
+        parts["ReLU forward"] = lambda: relu.forward(z)
+        parts["ReLU backward"] = lambda: relu.backward(d_output)
+    parts["bias gradient"] = lambda: d_output.sum(axis=0, keepdims=True)
+    parts["SGD update"] = update
+    return parts
+
+
 def _agree(case: LayerCase, torch, rng: np.random.Generator) -> bool:
     """One step of dense and of torch from the same weights give the same numbers.
 
@@ -198,7 +254,8 @@ def measure(
         The case, per-call median seconds of each variant, achieved GFLOP/s and
         the ratios ``step_over_limit`` and ``step_over_torch`` (medians of
         within-round ratios), plus the same ratios of the fastest samples
-        (``*_min``).
+        (``*_min``), and ``parts``: median seconds of each operation of the step
+        other than the products, timed on its own.
     """
     x, d_output, weights = case.data(rng)
     step, _ = _dense_step(case, x, d_output, weights)
@@ -239,6 +296,13 @@ def measure(
     if "torch" in samples:
         row["step_over_torch"] = paired_ratio(samples["dense"], samples["torch"])
         row["step_over_torch_min"] = fastest["dense"] / fastest["torch"]
+    row["parts"] = {}
+    parts = _parts(case, x, d_output, weights)
+    assert set(parts) <= set(PART_NAMES)
+    for name, fn in parts.items():
+        calls = calibrate(fn, sample_seconds / 4)
+        timed = interleaved({name: fn}, repeats=min(rounds, 15), inner=calls)
+        row["parts"][name] = float(np.median(timed[name]))
     return row
 
 

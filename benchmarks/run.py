@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import gc
 import json
 import os
 import sys
@@ -25,7 +26,14 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks import machine
-from benchmarks.layer_step import SHAPES, SHAPES_QUICK, LayerCase, measure, torch_or_reason
+from benchmarks.layer_step import (
+    PART_NAMES,
+    SHAPES,
+    SHAPES_QUICK,
+    LayerCase,
+    measure,
+    torch_or_reason,
+)
 from benchmarks.memory import measure_memory
 from benchmarks.training import EPOCHS, measure_training
 
@@ -115,6 +123,10 @@ def run(*, quick: bool, threads: int | None, repeats: int | None, use_torch: boo
         raise RuntimeError("--threads needs threadpoolctl: pip install -e '.[bench]'")
 
     _import_everything()
+    # Move everything imported so far out of the collector's sight: later collections
+    # (between benchmarks) then only scan the few objects the benchmarks create.
+    gc.collect()
+    gc.freeze()
     started = time.perf_counter()
     load_before = machine.load_average()
     limiter = threadpool_limits(limits=threads) if threadpool_limits else contextlib.nullcontext()
@@ -153,6 +165,7 @@ def run(*, quick: bool, threads: int | None, repeats: int | None, use_torch: boo
             for relu in (False, True)
         ]
         described = machine.describe()  # inside the limits: records the thread counts used
+    gc.unfreeze()
     results = {
         "schema": SCHEMA,
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -309,6 +322,26 @@ def format_tables(results: dict) -> str:
         "step/torch",
     ]
     out += [_table(header, rows), ""]
+
+    out.append("Where the step's extra time goes: each operation timed alone, % of the limit")
+    present = {name for row in results["layer_step"]["rows"] for name in row["parts"]}
+    names = [name for name in PART_NAMES if name in present]
+    rows = []
+    for row in results["layer_step"]["rows"]:
+        limit = row["seconds"]["limit"]
+        rows.append(
+            [
+                f"({row['batch']}, {row['inputs']}, {row['outputs']})",
+                row["dtype"],
+                row["activation"],
+                f"{(row['step_over_limit'] - 1) * 100:.1f}",
+                *(
+                    _fmt(row["parts"].get(name) and row["parts"][name] / limit * 100, ".1f")
+                    for name in names
+                ),
+            ]
+        )
+    out += [_table(["(batch, in, out)", "dtype", "act", "step-limit", *names], rows), ""]
 
     training = results["training"]
     out.append(
