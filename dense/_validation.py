@@ -93,3 +93,16 @@ def cached(owner: object, value: np.ndarray | None, needs: str) -> np.ndarray:
             "call forward first, it saves the values the gradient needs"
         )
     return value
+
+
+def generator(rng: int | np.random.Generator | None) -> np.random.Generator:
+    """Return a Generator for ``None`` (fresh entropy), an ``int`` seed or a Generator."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or (isinstance(rng, int) and not isinstance(rng, bool)):
+        if rng is not None and rng < 0:
+            raise ValueError(f"rng seed must be a non-negative integer, got {rng}")
+        return np.random.default_rng(rng)
+    raise TypeError(
+        f"rng must be None, an int seed or a numpy.random.Generator, got {type(rng).__name__}"
+    )

@@ -19,7 +19,7 @@ __all__ = ["Activation", "LeakyReLU", "ReLU", "Sigmoid", "Softmax", "Tanh"]
 
 @runtime_checkable
 class Activation(Protocol):
-    r"""What :class:`dense.Dense` needs from an activation.
+    r"""What [`Dense`][dense.Dense] needs from an activation.
 
     Any object with these two methods works; the classes in this module are
     the built-in ones.
@@ -129,8 +129,10 @@ class LeakyReLU(_Cached):
 
     def forward(self, z: np.ndarray) -> np.ndarray:
         r"""Return \( z \) where \( z > 0 \) and \( \alpha z \) elsewhere."""
-        self._saved = z
-        return np.where(z > 0, z, self.negative_slope * z).astype(z.dtype, copy=False)
+        # With a slope >= 0 the output is positive exactly where z is, so, as for
+        # ReLU, the output is all backward needs and no reference to z is kept.
+        self._saved = np.where(z > 0, z, self.negative_slope * z).astype(z.dtype, copy=False)
+        return self._saved
 
     def backward(self, d_output: np.ndarray) -> np.ndarray:
         r"""Return \( \partial L/\partial a \) where \( z > 0 \), times \( \alpha \) elsewhere.
@@ -142,8 +144,8 @@ class LeakyReLU(_Cached):
         ValueError
             If ``d_output`` does not have the shape of the last output.
         """
-        z, d_output = self._upstream(d_output)
-        slope = np.where(z > 0, 1.0, self.negative_slope).astype(d_output.dtype, copy=False)
+        output, d_output = self._upstream(d_output)
+        slope = np.where(output > 0, 1.0, self.negative_slope).astype(d_output.dtype, copy=False)
         return d_output * slope
 
     def __repr__(self) -> str:

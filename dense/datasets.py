@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 
 from dense import _validation as check
-from dense.layer import _generator
 
 __all__ = ["spirals", "two_moons"]
 
@@ -75,7 +74,7 @@ def spirals(
     n = check.positive_int("n_per_class", n_per_class)
     classes = _at_least_two_classes(classes)
     noise = check.finite_real("noise", noise, minimum=0.0)
-    generator = _generator(rng)
+    generator = check.generator(rng)
     radius = np.linspace(0.0, 1.0, n) if n > 1 else np.zeros(1)
     points, labels = [], []
     for c in range(classes):
@@ -137,7 +136,7 @@ def two_moons(
     """
     n = check.positive_int("n_per_class", n_per_class)
     noise = check.finite_real("noise", noise, minimum=0.0)
-    generator = _generator(rng)
+    generator = check.generator(rng)
     theta = np.linspace(0.0, np.pi, n)
     outer = np.column_stack([np.cos(theta), np.sin(theta)])
     inner = np.column_stack([1.0 - np.cos(theta), 0.5 - np.sin(theta)])

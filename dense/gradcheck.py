@@ -134,7 +134,7 @@ def relative_error(analytic: np.ndarray, numerical: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class LayerCheck:
-    """Relative errors of a layer's three gradients, from :func:`check_layer`.
+    """Relative errors of a layer's three gradients, from [`check_layer`][dense.check_layer].
 
     Attributes
     ----------
@@ -190,7 +190,7 @@ def check_layer(
     Raises
     ------
     TypeError
-        If ``layer`` is not a :class:`Dense` or an array is not real.
+        If ``layer`` is not a [`Dense`][dense.Dense] or an array is not real.
     ValueError
         If ``x`` or ``d_output`` has the wrong shape.
 

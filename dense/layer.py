@@ -42,7 +42,7 @@ class Dense:
         Number of units, the width of \( z \).
     activation : Activation, optional
         An object with ``forward(z)`` and ``backward(d_output)``, such as
-        :class:`dense.ReLU`. The layer keeps its own deep copy, because an
+        [`ReLU`][dense.ReLU]. The layer keeps its own deep copy, because an
         activation saves ``z`` (or its output) between the two passes: one
         instance shared by two layers would hand the first layer the second
         layer's values.
@@ -116,7 +116,8 @@ class Dense:
         self.dtype = _float_dtype(dtype)
         self.activation = _own_copy(activation)
         self.init = init
-        self.weights = _draw(init, _generator(rng), (self.input_size, self.output_size), self.dtype)
+        shape = (self.input_size, self.output_size)
+        self.weights = _draw(init, check.generator(rng), shape, self.dtype)
         self.biases = np.zeros((1, self.output_size), dtype=self.dtype)
         self.input: np.ndarray | None = None
         self.output: np.ndarray | None = None
@@ -256,18 +257,6 @@ def _own_copy(activation: Activation | None) -> Activation | None:
             f"got {activation!r} of type {type(activation).__name__}"
         )
     return copy.deepcopy(activation)
-
-
-def _generator(rng: int | np.random.Generator | None) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or (isinstance(rng, int) and not isinstance(rng, bool)):
-        if rng is not None and rng < 0:
-            raise ValueError(f"rng seed must be a non-negative integer, got {rng}")
-        return np.random.default_rng(rng)
-    raise TypeError(
-        f"rng must be None, an int seed or a numpy.random.Generator, got {type(rng).__name__}"
-    )
 
 
 def _draw(

@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from dense import _validation as check
 from dense import serialize
-from dense.layer import Dense, _generator
+from dense.layer import Dense
 from dense.losses import MSE, SoftmaxCrossEntropy, _as_probabilities
 
 __all__ = ["Sequential"]
@@ -300,7 +300,7 @@ class Sequential:
         learning_rate = check.finite_real("learning_rate", learning_rate, minimum=0.0)
         if not isinstance(shuffle, bool):
             raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
-        generator = _generator(rng)
+        generator = check.generator(rng)
         show = _show_progress(progress)
 
         n = x.shape[0]
