@@ -154,6 +154,19 @@ def run(*, quick: bool, threads: int | None, repeats: int | None, use_torch: boo
             )
             steps.append(row)
             print(_step_line(row), file=sys.stderr, flush=True)
+        # A 1x1x1 layer: the products cost next to nothing, so what remains is the fixed
+        # cost of one step's Python and library calls.
+        fixed = [
+            measure(
+                LayerCase(1, 1, 1, "float64", relu),
+                rng=rng,
+                repeats=repeats,
+                sample_seconds=0.002 if quick else 0.005,
+                budget_seconds=0.5 if quick else 5.0,
+                torch=torch,
+            )
+            for relu in (False, True)
+        ]
         training = measure_training(
             repeats=max(1, repeats // 3) if quick else 7,
             epochs=3 if quick else EPOCHS,
@@ -177,7 +190,7 @@ def run(*, quick: bool, threads: int | None, repeats: int | None, use_torch: boo
         "load_average_before": load_before,
         "load_average_after": machine.load_average(),
         "machine": described,
-        "layer_step": {"torch": torch_status, "rows": steps},
+        "layer_step": {"torch": torch_status, "rows": steps, "fixed_cost": fixed},
         "training": training,
         "memory": {"rows": memory},
     }
@@ -323,6 +336,19 @@ def format_tables(results: dict) -> str:
     ]
     out += [_table(header, rows), ""]
 
+    fixed = results["layer_step"].get("fixed_cost", [])
+    if fixed:
+        out.append("Fixed cost of a step (1x1x1 layer, float64), microseconds")
+        rows = [
+            [
+                row["activation"],
+                f"{row['seconds']['limit'] * 1e6:.1f}",
+                f"{row['seconds']['dense'] * 1e6:.1f}",
+                _fmt(row["seconds"].get("torch") and row["seconds"]["torch"] * 1e6, ".1f"),
+            ]
+            for row in fixed
+        ]
+        out += [_table(["act", "limit", "dense step", "torch step"], rows), ""]
     out.append("Where the step's extra time goes: each operation timed alone, % of the limit")
     present = {name for row in results["layer_step"]["rows"] for name in row["parts"]}
     names = [name for name in PART_NAMES if name in present]

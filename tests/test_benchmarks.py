@@ -92,6 +92,12 @@ def test_quick_run_times_every_layer_case(quick) -> None:
             assert row["torch_agrees"] is True, f"torch computed something else for {row}"
         else:
             assert row["step_over_torch"] is None
+    fixed = results["layer_step"]["fixed_cost"]
+    assert [(shape(row), row["activation"]) for row in fixed] == [
+        ((1, 1, 1), "none"),
+        ((1, 1, 1), "relu"),
+    ]
+    assert all(row["seconds"]["dense"] > 0 for row in fixed)
     assert "step/limit" in stdout
     assert "GFLOP/s" in stdout
     for s in SHAPES_QUICK:
