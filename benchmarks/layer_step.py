@@ -15,6 +15,7 @@ activation, checks, the update, allocations, Python).
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -100,7 +101,9 @@ def torch_or_reason():
     return torch
 
 
-def _dense_step(case: LayerCase, x, d_output, weights) -> tuple[Callable[[], object], Dense]:
+def _dense_step(
+    case: LayerCase, x, d_output, weights, learning_rate: float = LEARNING_RATE
+) -> tuple[Callable[[], object], Dense]:
     layer = Dense(
         case.inputs,
         case.outputs,
@@ -112,7 +115,7 @@ def _dense_step(case: LayerCase, x, d_output, weights) -> tuple[Callable[[], obj
 
     def step() -> None:
         layer.forward(x)
-        layer.backward(d_output, LEARNING_RATE)
+        layer.backward(d_output, learning_rate)
 
     return step, layer
 
@@ -254,7 +257,9 @@ def measure(
         The case, per-call median seconds of each variant, achieved GFLOP/s and
         the ratios ``step_over_limit`` and ``step_over_torch`` (medians of
         within-round ratios), plus the same ratios of the fastest samples
-        (``*_min``), and ``parts``: median seconds of each operation of the step
+        (``*_min``); ``update_in_step_over_limit``, the cost of the SGD update
+        inside the step (step minus the same step with ``learning_rate=0``) over
+        the limit; and ``parts``: median seconds of each operation of the step
         other than the products, timed on its own.
     """
     x, d_output, weights = case.data(rng)
@@ -262,6 +267,9 @@ def measure(
     variants: dict[str, Callable[[], object]] = {
         "dense": step,
         "limit": _limit(case, x, d_output, weights),
+        # learning_rate=0 skips the update (documented): the difference to "dense" is
+        # what the update costs inside a real step, caches and all.
+        "dense_no_update": _dense_step(case, x, d_output, weights, 0.0)[0],
     }
     agrees = None
     if torch is not None:
@@ -296,6 +304,12 @@ def measure(
     if "torch" in samples:
         row["step_over_torch"] = paired_ratio(samples["dense"], samples["torch"])
         row["step_over_torch_min"] = fastest["dense"] / fastest["torch"]
+    row["update_in_step_over_limit"] = statistics.median(
+        (with_update - without) / limit
+        for with_update, without, limit in zip(
+            samples["dense"], samples["dense_no_update"], samples["limit"], strict=True
+        )
+    )
     row["parts"] = {}
     parts = _parts(case, x, d_output, weights)
     assert set(parts) <= set(PART_NAMES)
