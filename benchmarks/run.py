@@ -418,7 +418,10 @@ def format_tables(results: dict) -> str:
     ]
     out += [_table(header, rows), ""]
 
-    out.append(f"Targets (issue 5; meant for --threads 1, this run: {results['threads']})")
+    this_run = f"{results['mode']} run, {results['threads']} thread(s)"
+    if results["mode"] == "quick":
+        this_run += ": 3 epochs and few rounds, so indicative only"
+    out.append(f"Targets (issue 5; meant for a full --threads 1 run; this is a {this_run})")
     rows = [
         [
             target["name"],
