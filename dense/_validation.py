@@ -17,6 +17,13 @@ import numpy as np
 _REAL_KINDS = "biuf"
 
 
+def flag(name: str, value: object) -> bool:
+    """Return ``value`` as a ``bool`` if it is Python's or NumPy's ``True`` or ``False``."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def positive_int(name: str, value: object) -> int:
     """Return ``value`` as an ``int`` if it is a positive integer, else raise."""
     if isinstance(value, bool):
@@ -38,7 +45,12 @@ def finite_real(name: str, value: object, *, minimum: float | None = None) -> fl
         raise TypeError(
             f"{name} must be a real number, got {value!r} of type {type(value).__name__}"
         )
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond 1.8e308
+        raise ValueError(
+            f"{name} must be finite, got an integer of {len(str(value))} digits"
+        ) from None
     if not math.isfinite(number):
         raise ValueError(f"{name} must be finite, got {number}")
     if minimum is not None and number < minimum:
@@ -47,7 +59,16 @@ def finite_real(name: str, value: object, *, minimum: float | None = None) -> fl
 
 
 def real_array(name: str, value: object) -> np.ndarray:
-    """Return ``value`` as a NumPy array of real numbers, without copying arrays."""
+    """Return ``value`` as a NumPy array of real numbers, without copying arrays.
+
+    A masked array with masked entries is refused rather than read through its mask.
+    """
+    if isinstance(value, np.ma.MaskedArray) and np.ma.is_masked(value):
+        # np.asarray would drop the mask and read the hidden values as if they were data.
+        raise ValueError(
+            f"{name} has {np.ma.count_masked(value)} masked entries; NumPy would read the "
+            f"values under the mask as data. Pass {name}.filled(value) or drop those rows"
+        )
     try:
         array = np.asarray(value)
     except (TypeError, ValueError) as error:
@@ -55,6 +76,12 @@ def real_array(name: str, value: object) -> np.ndarray:
     if array.dtype.kind not in _REAL_KINDS:
         raise TypeError(f"{name} must hold real numbers, got an array of dtype {array.dtype}")
     return array
+
+
+def float_array(name: str, value: object) -> np.ndarray:
+    """Return ``value`` as a floating array: floats as they are, anything else as float64."""
+    array = real_array(name, value)
+    return array if array.dtype.kind == "f" else array.astype(np.float64)
 
 
 def matrix(name: str, value: object, *, columns: int | None = None) -> np.ndarray:
@@ -85,6 +112,23 @@ def same_shape(name: str, value: object, shape: tuple[int, ...], of: str) -> np.
     return array
 
 
+def returned(owner: object, method: str, value: object, like: np.ndarray) -> np.ndarray:
+    """Return what ``owner.method`` returned if it has the shape and dtype of ``like``.
+
+    Checks a custom activation, which could return anything, before the layer uses it.
+    """
+    if isinstance(value, np.ndarray) and value.shape == like.shape and value.dtype == like.dtype:
+        return value  # the message below is built only on failure: it costs microseconds
+    where = (
+        f"{type(owner).__name__}.{method} must return an array of the shape and dtype it "
+        f"was given, {like.shape} {like.dtype}"
+    )
+    if not isinstance(value, np.ndarray):
+        raise TypeError(f"{where}, got {type(value).__name__}")
+    error = ValueError if value.shape != like.shape else TypeError
+    raise error(f"{where}, got shape {value.shape} and dtype {value.dtype}")
+
+
 def cached(owner: object, value: np.ndarray | None, needs: str) -> np.ndarray:
     """Return a value saved by ``forward``; raise if ``forward`` has not run yet."""
     if value is None:
@@ -99,10 +143,13 @@ def generator(rng: int | np.random.Generator | None) -> np.random.Generator:
     """Return a Generator for ``None`` (fresh entropy), an ``int`` seed or a Generator."""
     if isinstance(rng, np.random.Generator):
         return rng
-    if rng is None or (isinstance(rng, int) and not isinstance(rng, bool)):
-        if rng is not None and rng < 0:
+    if rng is None:
+        return np.random.default_rng()
+    # numbers.Integral includes NumPy's integers, such as a seed read from an array.
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool | np.bool_):
+        if rng < 0:
             raise ValueError(f"rng seed must be a non-negative integer, got {rng}")
-        return np.random.default_rng(rng)
+        return np.random.default_rng(int(rng))
     raise TypeError(
         f"rng must be None, an int seed or a numpy.random.Generator, got {type(rng).__name__}"
     )

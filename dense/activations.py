@@ -3,7 +3,9 @@ r"""Activation functions: the non-linearity applied after \( z = xW + b \).
 Each activation has the two methods the layer calls, ``forward(z)`` and
 ``backward(d_output)``. ``forward`` saves what the derivative needs (the
 input or the output), so ``backward`` can turn \( \partial L / \partial a \)
-into \( \partial L / \partial z \) without recomputing anything.
+into \( \partial L / \partial z \) without recomputing anything. ``z`` may be
+any real array: integers and lists are taken as float64, and ``backward``
+returns its gradient in the dtype of the forward output.
 """
 
 from __future__ import annotations
@@ -48,7 +50,8 @@ class _Cached:
     def _upstream(self, d_output: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         saved = check.cached(self, self._saved, "backward")
         upstream = check.same_shape("d_output", d_output, saved.shape, "the last forward output")
-        return saved, upstream
+        # The gradient keeps the dtype of the forward pass, as in a float32 layer.
+        return saved, upstream.astype(saved.dtype, copy=False)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -72,6 +75,7 @@ class ReLU(_Cached):
 
     def forward(self, z: np.ndarray) -> np.ndarray:
         r"""Return \( \max(z, 0) \) elementwise, shape unchanged."""
+        z = check.float_array("z", z)  # an int z would give an int output and gradient
         # The output is positive exactly where z is, so it is all backward needs.
         self._saved = np.maximum(z, 0)
         return self._saved
@@ -129,6 +133,7 @@ class LeakyReLU(_Cached):
 
     def forward(self, z: np.ndarray) -> np.ndarray:
         r"""Return \( z \) where \( z > 0 \) and \( \alpha z \) elsewhere."""
+        z = check.float_array("z", z)  # an int z would round alpha * z to an int
         # With a slope >= 0 the output is positive exactly where z is, so, as for
         # ReLU, the output is all backward needs and no reference to z is kept.
         self._saved = np.where(z > 0, z, self.negative_slope * z).astype(z.dtype, copy=False)
@@ -171,6 +176,7 @@ class Sigmoid(_Cached):
 
     def forward(self, z: np.ndarray) -> np.ndarray:
         r"""Return \( \sigma(z) \) elementwise, computed without overflow."""
+        z = check.float_array("z", z)
         # e = exp(-|z|) lies in (0, 1]; both branches below only divide by 1 + e.
         e = np.exp(-np.abs(z))
         self._saved = np.where(z >= 0, 1, e) / (1 + e)
@@ -205,7 +211,7 @@ class Tanh(_Cached):
 
     def forward(self, z: np.ndarray) -> np.ndarray:
         r"""Return \( \tanh z \) elementwise."""
-        self._saved = np.tanh(z)
+        self._saved = np.tanh(check.float_array("z", z))
         return self._saved
 
     def backward(self, d_output: np.ndarray) -> np.ndarray:
@@ -256,7 +262,7 @@ class Softmax(_Cached):
         ValueError
             If ``z`` is not 2-D.
         """
-        z = check.matrix("z", z)
+        z = check.matrix("z", check.float_array("z", z))
         e = np.exp(z - z.max(axis=1, keepdims=True))
         self._saved = e / e.sum(axis=1, keepdims=True)
         return self._saved

@@ -61,7 +61,7 @@ def numerical_gradient(
         If ``x`` is not a floating NumPy array or ``f`` does not return a
         real number.
     ValueError
-        If ``h`` is not a positive finite number.
+        If ``h`` is not a positive finite number, or ``x`` is read-only.
 
     Examples
     --------
@@ -79,20 +79,20 @@ def numerical_gradient(
     h = check.finite_real("h", h)
     if h <= 0:
         raise ValueError(f"h must be positive, got {h}")
+    if not x.flags.writeable:
+        raise ValueError("x must be writeable: it is perturbed in place, where f reads it")
     gradient = np.empty_like(x)
-    flat, grad_flat = x.reshape(-1), gradient.reshape(-1)
-    if not np.shares_memory(flat, x):
-        raise TypeError("x must be contiguous so it can be perturbed in place")
-    for i in range(flat.size):
-        original = flat[i]
+    # Indexing by position, not through a flattened view, works for any memory layout.
+    for i in np.ndindex(x.shape):
+        original = x[i]
         try:
-            flat[i] = original + h
+            x[i] = original + h
             plus = check.finite_real("f(x)", f(x))
-            flat[i] = original - h
+            x[i] = original - h
             minus = check.finite_real("f(x)", f(x))
         finally:
-            flat[i] = original
-        grad_flat[i] = (plus - minus) / (2 * h)
+            x[i] = original
+        gradient[i] = (plus - minus) / (2 * h)
     return gradient
 
 

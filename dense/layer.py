@@ -79,12 +79,14 @@ class Dense:
     Raises
     ------
     TypeError
-        If a size is not an integer, ``activation`` lacks ``forward`` or
-        ``backward``, ``init`` is neither a string nor a callable, ``rng`` is
-        of the wrong type, or ``dtype`` is not a floating dtype.
+        If a size is not an integer, ``activation`` is a class rather than an
+        instance or lacks ``forward`` or ``backward``, ``init`` is neither a
+        string nor a callable, ``rng`` is of the wrong type, or ``dtype`` is
+        not a floating dtype.
     ValueError
         If a size is not positive, ``init`` names no known initializer, or a
-        custom initializer returns the wrong shape or non-finite values.
+        custom initializer returns the wrong shape or values that are not
+        finite in ``dtype``.
 
     Examples
     --------
@@ -140,10 +142,12 @@ class Dense:
         Raises
         ------
         TypeError
-            If ``input`` does not hold real numbers.
+            If ``input`` does not hold real numbers, or a custom activation
+            returns something other than an array of ``z``'s dtype.
         ValueError
-            If ``input`` is not 2-D or has not ``input_size`` columns. The
-            message says how to reshape a single sample.
+            If ``input`` is not 2-D, has not ``input_size`` columns or has
+            masked entries, or a custom activation returns another shape. The
+            message says how to reshape a single sample. Nothing is saved then.
 
         Examples
         --------
@@ -158,6 +162,7 @@ class Dense:
         z = x @ self.weights
         z += self.biases  # b has shape (1, output_size): broadcast over the batch
         output = z if self.activation is None else self.activation.forward(z)
+        check.returned(self.activation, "forward", output, z)  # custom ones may not comply
         self.input, self.output = x, output
         return output
 
@@ -192,11 +197,13 @@ class Dense:
         RuntimeError
             If ``forward`` has not been called.
         TypeError
-            If ``d_output`` does not hold real numbers or ``learning_rate``
-            is not a real number.
+            If ``d_output`` does not hold real numbers, ``learning_rate``
+            is not a real number, or a custom activation's ``backward``
+            returns something other than an array of the layer's dtype.
         ValueError
-            If ``d_output`` does not have the shape of the last output, or
-            ``learning_rate`` is negative, NaN or infinite.
+            If ``d_output`` does not have the shape of the last output,
+            ``learning_rate`` is negative, NaN or infinite, or a custom
+            activation's ``backward`` returns another shape. Nothing changes then.
 
         Examples
         --------
@@ -211,6 +218,7 @@ class Dense:
         """
         d_output, learning_rate = self._as_upstream(d_output, learning_rate)
         delta = d_output if self.activation is None else self.activation.backward(d_output)
+        check.returned(self.activation, "backward", delta, d_output)
         d_input = delta @ self.weights.T  # uses W before the update below
         self.d_weights = self.input.T @ delta
         self.d_biases = delta.sum(axis=0, keepdims=True)
@@ -251,6 +259,11 @@ def _float_dtype(dtype: DTypeLike) -> np.dtype:
 def _own_copy(activation: Activation | None) -> Activation | None:
     if activation is None:
         return None
+    if isinstance(activation, type):  # the class has the methods too, but they need an instance
+        raise TypeError(
+            f"activation must be an instance such as {activation.__name__}(), "
+            f"got the class {activation.__name__}"
+        )
     if not isinstance(activation, Activation):
         raise TypeError(
             "activation must have forward(z) and backward(d_output) methods, "
@@ -272,6 +285,8 @@ def _draw(
     weights = check.real_array("init(rng, shape)", init(rng, shape))
     if weights.shape != shape:
         raise ValueError(f"init(rng, shape) must return shape {shape}, got {weights.shape}")
+    with np.errstate(over="ignore"):  # checked after the cast: a float16 overflows at 65504
+        weights = weights.astype(dtype)
     if not np.all(np.isfinite(weights)):
-        raise ValueError("init(rng, shape) returned NaN or infinite weights")
-    return weights.astype(dtype)
+        raise ValueError(f"init(rng, shape) returned NaN or infinite weights (in {dtype.name})")
+    return weights

@@ -15,10 +15,10 @@ __all__ = ["MSE", "SoftmaxCrossEntropy"]
 
 
 def _as_prediction(prediction: object) -> np.ndarray:
-    p = check.real_array("prediction", prediction)
+    p = check.float_array("prediction", prediction)
     if p.size == 0:
         raise ValueError(f"prediction must not be empty, got shape {p.shape}")
-    return p if p.dtype.kind == "f" else p.astype(np.float64)
+    return p
 
 
 class MSE:
@@ -64,7 +64,8 @@ class MSE:
         TypeError
             If an argument does not hold real numbers.
         ValueError
-            If the prediction is empty or the shapes differ.
+            If the prediction is empty, the shapes differ, or an argument
+            has masked entries.
         """
         p = _as_prediction(prediction)
         t = check.same_shape("target", target, p.shape, "the prediction")
@@ -137,10 +138,18 @@ class SoftmaxCrossEntropy:
             If an argument does not hold real numbers, or 1-D labels are not
             integers.
         ValueError
-            If the shapes do not fit, a label is out of range, or a
-            probability row is negative or does not sum to 1.
+            If there are fewer than 2 classes, the shapes do not fit, a label
+            is out of range, a probability row is negative or does not sum
+            to 1, or an argument has masked entries.
         """
         z = check.matrix("prediction", _as_prediction(prediction))
+        if z.shape[1] < 2:
+            # The softmax of a single logit is 1, so the loss and its gradient would be 0
+            # whatever the model does: training would run and learn nothing.
+            raise ValueError(
+                f"SoftmaxCrossEntropy needs at least 2 classes (prediction columns), got "
+                f"{z.shape[1]}; for two classes give the last layer 2 outputs"
+            )
         t = _as_probabilities(target, z.shape, z.dtype)
         shifted = z - z.max(axis=1, keepdims=True)
         log_sum = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
@@ -180,6 +189,11 @@ def _as_probabilities(target: object, shape: tuple[int, int], dtype: np.dtype) -
         one_hot = np.zeros(shape, dtype=dtype)
         one_hot[np.arange(batch), t] = 1
         return one_hot
+    if t.ndim == 2 and t.shape == (batch, 1) and t.dtype.kind in "iu":
+        raise ValueError(
+            f"target labels must have shape ({batch},), one label per sample, got shape "
+            f"{t.shape}; use target.ravel()"
+        )
     t = check.same_shape("target", t, shape, "the prediction (batch, classes)")
     t = t.astype(dtype, copy=False)
     if (t < 0).any():

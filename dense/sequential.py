@@ -105,7 +105,8 @@ class Sequential:
         TypeError
             If ``x`` does not hold real numbers.
         ValueError
-            If ``x`` is not 2-D or has not ``input_size`` columns.
+            If ``x`` is not 2-D, has not ``input_size`` columns or has
+            masked entries.
 
         Examples
         --------
@@ -190,7 +191,7 @@ class Sequential:
         TypeError
             If ``x`` does not hold real numbers.
         ValueError
-            If ``x`` has the wrong shape.
+            If ``x`` has the wrong shape or masked entries.
 
         Examples
         --------
@@ -270,13 +271,15 @@ class Sequential:
         Raises
         ------
         TypeError
-            If an argument has the wrong type, or ``loss`` lacks ``forward``
-            or ``backward``.
+            If an argument has the wrong type, or ``loss`` is a class rather
+            than an instance or lacks ``forward`` or ``backward``.
         ValueError
-            If ``x`` has the wrong width or holds NaN or infinity, ``x`` and
-            ``y`` have different lengths, ``y`` does not fit the last layer
-            and the loss (e.g. a label not below the number of outputs), or
-            ``epochs``, ``batch_size`` or ``learning_rate`` is out of range.
+            If ``x`` has the wrong width or holds NaN, infinity or masked
+            entries, ``x`` and ``y`` have different lengths, ``y`` does not
+            fit the last layer and the loss (e.g. a label not below the
+            number of outputs, or [`SoftmaxCrossEntropy`][dense.SoftmaxCrossEntropy]
+            over a single output), or ``epochs``, ``batch_size`` or
+            ``learning_rate`` is out of range.
         RuntimeError
             If the loss, its gradient or the parameters become non-finite;
             the message names the epoch and batch.
@@ -298,8 +301,7 @@ class Sequential:
         epochs = check.positive_int("epochs", epochs)
         batch_size = check.positive_int("batch_size", batch_size)
         learning_rate = check.finite_real("learning_rate", learning_rate, minimum=0.0)
-        if not isinstance(shuffle, bool):
-            raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
+        shuffle = check.flag("shuffle", shuffle)
         generator = check.generator(rng)
         show = _show_progress(progress)
 
@@ -442,6 +444,10 @@ class Sequential:
         return "\n".join(lines)
 
     def _checked_data(self, x: object, y: object, loss: object) -> tuple[np.ndarray, np.ndarray]:
+        if isinstance(loss, type):  # its methods exist, but need an instance
+            raise TypeError(
+                f"loss must be an instance such as {loss.__name__}(), got the class {loss.__name__}"
+            )
         for method in ("forward", "backward"):
             if not callable(getattr(loss, method, None)):
                 raise TypeError(
@@ -497,6 +503,12 @@ def _checked_layers(layers: Iterable[Dense]) -> tuple[Dense, ...]:
 
 
 def _check_class_targets(y: np.ndarray, classes: int) -> None:
+    if classes < 2:
+        raise ValueError(
+            f"SoftmaxCrossEntropy needs at least 2 classes, but the last layer has {classes} "
+            "output: the loss of one class is always 0, so nothing would be learned; "
+            "give the last layer one output per class"
+        )
     if y.ndim == 1:
         if y.dtype.kind not in "iu":
             raise TypeError(
@@ -509,6 +521,11 @@ def _check_class_targets(y: np.ndarray, classes: int) -> None:
                 f"labels must lie in [0, {classes}); give the last layer one output per class"
             )
         return
+    if y.ndim == 2 and y.shape[1] == 1 and y.dtype.kind in "iu":
+        raise ValueError(
+            f"y holds integer labels of shape {y.shape}; labels must have shape (n,), "
+            "one per sample: use y.ravel()"
+        )
     if y.ndim != 2 or y.shape[1] != classes:
         raise ValueError(
             f"y must be labels (n,) or probability rows (n, {classes}) for a last layer "
@@ -530,6 +547,6 @@ def _show_progress(progress: object) -> bool:
     if progress is None:
         stream = sys.stderr
         return stream is not None and hasattr(stream, "isatty") and stream.isatty()
-    if not isinstance(progress, bool):
+    if not isinstance(progress, bool | np.bool_):
         raise TypeError(f"progress must be True, False or None, got {progress!r}")
-    return progress
+    return bool(progress)
