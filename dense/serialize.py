@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import stat
 import tempfile
@@ -74,6 +73,11 @@ def save_layers(layers: Iterable[Dense], path: str | PathLike[str]) -> None:
     TypeError
         If an item is not a [`Dense`][dense.Dense], or has an activation that
         is not one of the built-in classes; nothing is written then.
+    ValueError
+        If there are no layers, or their sizes do not chain; nothing is
+        written then.
+    IsADirectoryError
+        If ``path`` is a folder.
     OSError
         If writing fails (missing folder, full disk, ...).
 
@@ -91,6 +95,15 @@ def save_layers(layers: Iterable[Dense], path: str | PathLike[str]) -> None:
     for k, layer in enumerate(layers):
         if not isinstance(layer, Dense):
             raise TypeError(f"layers[{k}] must be a dense.Dense, got {type(layer).__name__}")
+    # Refuse now what load_layers would refuse later: a file nobody can read back.
+    if not layers:
+        raise ValueError("there are no layers to save; nothing was written")
+    for k in range(len(layers) - 1):
+        if layers[k].output_size != layers[k + 1].input_size:
+            raise ValueError(
+                f"layers[{k}] has output_size {layers[k].output_size} but layers[{k + 1}] has "
+                f"input_size {layers[k + 1].input_size}; nothing was written"
+            )
     architecture = {
         "format": FORMAT,
         "version": VERSION,
@@ -155,6 +168,26 @@ def load_layers(path: str | PathLike[str]) -> list[Dense]:
             f"{name}: the arrays do not match the architecture of {len(specs)} layers "
             f"(missing {missing}, unexpected {extra})"
         )
+    for k, spec in enumerate(specs):
+        # Before building a layer: a header that lies about sizes must not make Dense
+        # allocate and draw weights of that size first.
+        needs = {
+            "weights": (spec["input_size"], spec["output_size"]),
+            "biases": (1, spec["output_size"]),
+        }
+        for attribute, shape in needs.items():
+            saved = arrays[f"{attribute}_{k}"]
+            if saved.shape != shape or saved.dtype != spec["dtype"]:
+                raise ValueError(
+                    f"{name}: {attribute}_{k} has shape {saved.shape} and dtype {saved.dtype}, "
+                    f"but layer {k} needs shape {shape} and dtype {spec['dtype']}"
+                )
+    for k in range(len(specs) - 1):
+        if specs[k]["output_size"] != specs[k + 1]["input_size"]:
+            raise ValueError(
+                f"{name}: layer {k} has output_size {specs[k]['output_size']} but layer "
+                f"{k + 1} has input_size {specs[k + 1]['input_size']}"
+            )
     layers = []
     for k, spec in enumerate(specs):
         layer = Dense(
@@ -165,23 +198,10 @@ def load_layers(path: str | PathLike[str]) -> list[Dense]:
             rng=0,  # the drawn weights are overwritten just below
             dtype=spec["dtype"],
         )
-        for attribute in ("weights", "biases"):
-            saved = arrays[f"{attribute}_{k}"]
-            current = getattr(layer, attribute)
-            if saved.shape != current.shape or saved.dtype != current.dtype:
-                raise ValueError(
-                    f"{name}: {attribute}_{k} has shape {saved.shape} and dtype {saved.dtype}, "
-                    f"but layer {k} needs shape {current.shape} and dtype {current.dtype}"
-                )
-            current[...] = saved
+        layer.weights[...] = arrays[f"weights_{k}"]
+        layer.biases[...] = arrays[f"biases_{k}"]
         layer.init = spec["init"]
         layers.append(layer)
-    for k in range(len(layers) - 1):
-        if layers[k].output_size != layers[k + 1].input_size:
-            raise ValueError(
-                f"{name}: layer {k} has output_size {layers[k].output_size} but layer {k + 1} "
-                f"has input_size {layers[k + 1].input_size}"
-            )
     return layers
 
 
@@ -210,6 +230,10 @@ def _describe(k: int, layer: Dense) -> dict[str, Any]:
 
 
 def _write_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    if path.is_dir():  # os.replace would fail only after the whole file was written
+        raise IsADirectoryError(
+            f"{path} is a folder; name the file to write, e.g. {path / 'model.npz'}"
+        )
     folder = path.parent
     descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -246,7 +270,10 @@ def _read_arrays(path: str | PathLike[str]) -> dict[str, np.ndarray]:
     try:
         # Our own handle, closed even when NumPy fails half-way through a truncated archive.
         with open(path, "rb") as file:
-            loaded = np.load(file, allow_pickle=False)
+            try:
+                loaded = np.load(file, allow_pickle=False)
+            except ValueError as error:  # neither zip nor .npy: NumPy took it for a pickle
+                raise ValueError("it is not an .npz archive") from error
             if not isinstance(loaded, np.lib.npyio.NpzFile):
                 raise ValueError("it holds a single array, not an .npz archive")
             with loaded:
@@ -267,7 +294,7 @@ def _parse_architecture(name: str, stored: np.ndarray) -> list[dict[str, Any]]:
         raise ValueError(f"{name} is not a dense model file: 'architecture' is not a text entry")
     try:
         architecture = json.loads(str(stored[()]))
-    except json.JSONDecodeError as error:
+    except (json.JSONDecodeError, RecursionError) as error:  # RecursionError: [[[[... nesting
         raise ValueError(f"{name}: 'architecture' is not valid JSON ({error})") from None
     if not isinstance(architecture, dict) or architecture.get("format") != FORMAT:
         found = architecture.get("format") if isinstance(architecture, dict) else None
@@ -320,8 +347,8 @@ def _parse_activation(where: str, spec: object) -> object:
         )
     values = {key: spec[key] for key in settings}
     for key, value in values.items():
-        number = isinstance(value, int | float) and not isinstance(value, bool)
-        if not number or not math.isfinite(value):
+        # Only the type here: the class itself refuses NaN, infinity and ints beyond a float.
+        if not isinstance(value, int | float) or isinstance(value, bool):
             raise ValueError(f"{where}: {spec['name']} {key} must be a number, got {value!r}")
     try:
         return cls(**values)

@@ -183,6 +183,22 @@ def test_save_layers_refuses_non_layers(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.parametrize("layers", [[], [Dense(2, 3, rng=0), Dense(2, 1, rng=0)]])
+def test_save_layers_refuses_what_load_would_refuse(tmp_path, layers):
+    with pytest.raises(ValueError, match="no layers|layers\\[0\\] has output_size 3 but"):
+        save_layers(layers, tmp_path / "m.npz")
+    assert os.listdir(tmp_path) == []
+
+
+def test_saving_to_a_folder_names_the_folder(tmp_path):
+    model = Sequential([Dense(2, 2, rng=0)])
+    (tmp_path / "runs").mkdir()
+    with pytest.raises(IsADirectoryError, match=re.escape(f"{tmp_path / 'runs'} is a folder")):
+        model.save(tmp_path / "runs")
+    assert os.listdir(tmp_path / "runs") == []
+    assert os.listdir(tmp_path) == ["runs"]  # no temporary file left next to it either
+
+
 def test_save_into_a_missing_folder_fails_cleanly(tmp_path):
     with pytest.raises(FileNotFoundError):
         Sequential([Dense(2, 2, rng=0)]).save(tmp_path / "nowhere" / "m.npz")
@@ -261,6 +277,14 @@ def test_a_text_file_is_refused(tmp_path):
         Sequential.load(path)
 
 
+def test_a_text_file_is_not_called_pickled(tmp_path):
+    path = tmp_path / "notes.npz"
+    path.write_text("hello, not a model\n")
+    with pytest.raises(ValueError, match="it is not an .npz archive") as info:
+        Sequential.load(path)
+    assert "pickle" not in str(info.value)
+
+
 def test_a_single_npy_array_is_refused(tmp_path):
     path = tmp_path / "array.npy"
     np.save(path, np.ones(3))
@@ -293,6 +317,26 @@ def test_a_newer_version_is_refused(tmp_path):
     architecture["version"] = VERSION + 1
     write_npz(tmp_path / "m.npz", architecture, arrays)
     with pytest.raises(ValueError, match=r"format version 2; this version of dense reads 1 to 1"):
+        Sequential.load(tmp_path / "m.npz")
+
+
+def test_sizes_in_the_header_are_checked_against_the_arrays_before_allocating(tmp_path):
+    # A header claiming a 10^6 x 10^6 layer must not make load draw 8 TB of weights first.
+    architecture, arrays = valid_contents()
+    architecture["layers"][0].update(input_size=10**6, output_size=10**6)
+    architecture["layers"][1]["input_size"] = 10**6
+    write_npz(tmp_path / "m.npz", architecture, arrays)
+    with pytest.raises(
+        ValueError, match=r"weights_0 has shape \(3, 2\).*needs shape \(1000000, 1000000\)"
+    ):
+        Sequential.load(tmp_path / "m.npz")
+
+
+def test_deeply_nested_json_is_refused(tmp_path):
+    _, arrays = valid_contents()
+    nested = "[" * 100_000 + "]" * 100_000
+    np.savez(tmp_path / "m.npz", architecture=np.array(nested), **arrays)
+    with pytest.raises(ValueError, match="'architecture' is not valid JSON"):
         Sequential.load(tmp_path / "m.npz")
 
 
@@ -404,6 +448,10 @@ def test_layers_that_do_not_chain_are_refused(tmp_path):
         (
             {"activation": {"name": "LeakyReLU", "negative_slope": -1.0}},
             "negative_slope must be >= 0.0, got -1.0",
+        ),
+        (
+            {"activation": {"name": "LeakyReLU", "negative_slope": 10**400}},
+            "negative_slope must be finite",
         ),
         ({"init": "orthogonal"}, "unknown init 'orthogonal'"),
         ({"dtype": "int64"}, "dtype must name a floating dtype such as 'float64', got 'int64'"),
