@@ -1,8 +1,8 @@
 r"""Activation functions: the non-linearity applied after \( z = xW + b \).
 
 Each activation has the two methods the layer calls, ``forward(z)`` and
-``backward(d_output)``. ``forward`` saves what the derivative needs (the
-input or the output), so ``backward`` can turn \( \partial L / \partial a \)
+``backward(d_output)``. ``forward`` saves what the derivative needs (for
+every built-in activation, its own output), so ``backward`` can turn \( \partial L / \partial a \)
 into \( \partial L / \partial z \) without recomputing anything. ``z`` may be
 any real array: integers and lists are taken as float64, and ``backward``
 returns its gradient in the dtype of the forward output.
@@ -98,7 +98,7 @@ class ReLU(_Cached):
             return np.where(active, d_output, 0).astype(d_output.dtype, copy=False)
         # The product, as the formula reads, rather than np.where: np.where branches on
         # each element, and on the random sign pattern of real pre-activations it is
-        # 3-12x slower (measured by benchmarks/, issue 5). It keeps d_output's dtype.
+        # 3-12x slower (measured with benchmarks/). It keeps d_output's dtype.
         return d_output * active
 
 

@@ -43,7 +43,7 @@ class Dense:
     activation : Activation, optional
         An object with ``forward(z)`` and ``backward(d_output)``, such as
         [`ReLU`][dense.ReLU]. The layer keeps its own deep copy, because an
-        activation saves ``z`` (or its output) between the two passes: one
+        activation saves its output between the two passes: one
         instance shared by two layers would hand the first layer the second
         layer's values.
     init : {"seed", "xavier", "he"} or callable, default "seed"
