@@ -151,7 +151,9 @@ class Sequential:
         ValueError
             If ``d_output`` does not have the shape of the last output, or
             ``learning_rate`` is negative or not finite. The last layer checks
-            these before any layer changes.
+            these before any layer changes. A custom activation whose
+            ``backward`` returns the wrong shape or dtype is caught by its own
+            layer, after the layers behind it have taken their step.
 
         Examples
         --------
