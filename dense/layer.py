@@ -3,6 +3,8 @@ r"""The fully connected layer: \( z = xW + b \), an optional activation, and its
 from __future__ import annotations
 
 import copy
+import itertools
+from collections.abc import Iterable
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -11,7 +13,7 @@ from dense import _validation as check
 from dense.activations import Activation
 from dense.init import INITIALIZERS, Initializer
 
-__all__ = ["Dense"]
+__all__ = ["Dense", "chain"]
 
 
 class Dense:
@@ -244,6 +246,60 @@ class Dense:
         d_output = check.same_shape("d_output", d_output, output.shape, "the last output")
         rate = check.finite_real("learning_rate", learning_rate, minimum=0.0)
         return d_output.astype(self.dtype, copy=False), rate
+
+
+def chain(layers: Iterable[Dense]) -> tuple[Dense, ...]:
+    """Return ``layers`` as a tuple after checking they can run one after another.
+
+    Parameters
+    ----------
+    layers : iterable of Dense
+        The layers, first to last.
+
+    Returns
+    -------
+    tuple of Dense
+        The same layer objects, in order.
+
+    Raises
+    ------
+    TypeError
+        If ``layers`` is not iterable or holds something other than a ``Dense``.
+    ValueError
+        If ``layers`` is empty, a layer's ``output_size`` differs from the next
+        layer's ``input_size``, or one layer object appears twice (it would
+        overwrite its own saved input).
+
+    Examples
+    --------
+    >>> chain([Dense(3, 4), Dense(4, 2)])
+    (Dense(3, 4), Dense(4, 2))
+    """
+    try:
+        layers = tuple(layers)
+    except TypeError:
+        raise TypeError(
+            f"layers must be a list of dense.Dense, got {type(layers).__name__}"
+        ) from None
+    if not layers:
+        raise ValueError("layers must hold at least one dense.Dense, got an empty list")
+    for k, layer in enumerate(layers):
+        if not isinstance(layer, Dense):
+            raise TypeError(f"layers[{k}] must be a dense.Dense, got {type(layer).__name__}")
+    for k, (a, b) in enumerate(itertools.pairwise(layers)):
+        if a.output_size != b.input_size:
+            raise ValueError(
+                f"layers do not chain: layers[{k}] has output_size {a.output_size} but "
+                f"layers[{k + 1}] has input_size {b.input_size}"
+            )
+    for k, layer in enumerate(layers):
+        first = next(i for i, other in enumerate(layers) if other is layer)
+        if first != k:
+            raise ValueError(
+                f"layers[{first}] and layers[{k}] are the same Dense object; each position "
+                "needs its own layer, because a layer keeps the input of its last forward"
+            )
+    return layers
 
 
 def _float_dtype(dtype: DTypeLike) -> np.dtype:

@@ -10,7 +10,6 @@ layer after it, so every layer receives exactly the
 
 from __future__ import annotations
 
-import itertools
 import math
 import sys
 from collections.abc import Iterable
@@ -21,7 +20,7 @@ from tqdm import tqdm
 
 from dense import _validation as check
 from dense import serialize
-from dense.layer import Dense
+from dense.layer import Dense, chain
 from dense.losses import MSE, SoftmaxCrossEntropy, _as_probabilities
 
 __all__ = ["Sequential"]
@@ -67,7 +66,7 @@ class Sequential:
     """
 
     def __init__(self, layers: Iterable[Dense]) -> None:
-        self.layers: tuple[Dense, ...] = _checked_layers(layers)
+        self.layers: tuple[Dense, ...] = chain(layers)
 
     @property
     def input_size(self) -> int:
@@ -474,34 +473,6 @@ class Sequential:
         elif isinstance(loss, MSE):
             _check_regression_targets(y, self.output_size)
         return x, y
-
-
-def _checked_layers(layers: Iterable[Dense]) -> tuple[Dense, ...]:
-    try:
-        layers = tuple(layers)
-    except TypeError:
-        raise TypeError(
-            f"layers must be a list of dense.Dense, got {type(layers).__name__}"
-        ) from None
-    if not layers:
-        raise ValueError("layers must hold at least one dense.Dense, got an empty list")
-    for k, layer in enumerate(layers):
-        if not isinstance(layer, Dense):
-            raise TypeError(f"layers[{k}] must be a dense.Dense, got {type(layer).__name__}")
-    for k, (a, b) in enumerate(itertools.pairwise(layers)):
-        if a.output_size != b.input_size:
-            raise ValueError(
-                f"layers do not chain: layers[{k}] has output_size {a.output_size} but "
-                f"layers[{k + 1}] has input_size {b.input_size}"
-            )
-    for k, layer in enumerate(layers):
-        first = next(i for i, other in enumerate(layers) if other is layer)
-        if first != k:
-            raise ValueError(
-                f"layers[{first}] and layers[{k}] are the same Dense object; each position "
-                "needs its own layer, because a layer keeps the input of its last forward"
-            )
-    return layers
 
 
 def _check_class_targets(y: np.ndarray, classes: int) -> None:

@@ -33,7 +33,7 @@ import numpy as np
 
 from dense.activations import LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from dense.init import INITIALIZERS
-from dense.layer import Dense
+from dense.layer import Dense, chain
 
 __all__ = ["FORMAT", "VERSION", "load_layers", "save_layers"]
 
@@ -74,8 +74,8 @@ def save_layers(layers: Iterable[Dense], path: str | PathLike[str]) -> None:
         If an item is not a [`Dense`][dense.Dense], or has an activation that
         is not one of the built-in classes; nothing is written then.
     ValueError
-        If there are no layers, or their sizes do not chain; nothing is
-        written then.
+        If there are no layers, their sizes do not chain, or one layer
+        object appears twice; nothing is written then.
     IsADirectoryError
         If ``path`` is a folder.
     OSError
@@ -91,19 +91,7 @@ def save_layers(layers: Iterable[Dense], path: str | PathLike[str]) -> None:
     ...     sorted(np.load(path).files)
     ['architecture', 'biases_0', 'weights_0']
     """
-    layers = tuple(layers)
-    for k, layer in enumerate(layers):
-        if not isinstance(layer, Dense):
-            raise TypeError(f"layers[{k}] must be a dense.Dense, got {type(layer).__name__}")
-    # Refuse now what load_layers would refuse later: a file nobody can read back.
-    if not layers:
-        raise ValueError("there are no layers to save; nothing was written")
-    for k in range(len(layers) - 1):
-        if layers[k].output_size != layers[k + 1].input_size:
-            raise ValueError(
-                f"layers[{k}] has output_size {layers[k].output_size} but layers[{k + 1}] has "
-                f"input_size {layers[k + 1].input_size}; nothing was written"
-            )
+    layers = chain(layers)  # refuse now what load_layers would refuse later
     architecture = {
         "format": FORMAT,
         "version": VERSION,
