@@ -165,7 +165,7 @@ class Dense:
         r"""Compute the output f(xW + b) of a batch and keep x for backward.
 
         NaN and infinity are not refused (a check would slow every call): they reach the
-        output rows of the samples that hold them, as in NumPy and PyTorch.
+        output rows of the samples that hold them, as in PyTorch, and NumPy may warn.
         ``Sequential.fit`` checks its data once, up front.
 
         Parameters
@@ -317,8 +317,8 @@ def chain(layers: Iterable[Dense]) -> tuple[Dense, ...]:
     for k, (a, b) in enumerate(itertools.pairwise(layers)):
         if a.output_size != b.input_size:
             raise ValueError(
-                f"layers do not chain: layers[{k}] has output_size {a.output_size} but "
-                f"layers[{k + 1}] has input_size {b.input_size}"
+                f"layers do not chain: layers[{k}] has output_size {a.output_size!r} but "
+                f"layers[{k + 1}] has input_size {b.input_size!r}"
             )
     for k, layer in enumerate(layers):
         first = next(i for i, other in enumerate(layers) if other is layer)
