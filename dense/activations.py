@@ -1,4 +1,4 @@
-r"""Activation functions: the non-linearity \( a = f(z) \) applied after \( z = xW + b \).
+r"""Activation functions: the non-linearity a = f(z) applied after z = xW + b.
 
 Each has ``forward(z)``, which saves what the derivative needs (for the built-in ones, their
 own output), and ``backward(d_output)``, which turns \( G = \partial L/\partial a \) into

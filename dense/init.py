@@ -1,4 +1,4 @@
-r"""Weight initializers: how a layer draws \( W \) before training.
+r"""Weight initializers: how a layer draws its weights W before training.
 
 An initializer is a function ``(rng, shape) -> array``: it takes a
 ``numpy.random.Generator`` and ``shape = (input_size, output_size)`` and returns float64

@@ -1,4 +1,4 @@
-r"""The fully connected layer: \( z = xW + b \), an optional activation, and its gradients."""
+"""The fully connected layer: z = xW + b, an optional activation, and its gradients."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ class Dense:
         An instance with ``forward(z)`` and ``backward(d_output)``, such as ``ReLU()``. The
         layer keeps its own deep copy: an activation saves its output between the two passes.
     init : {"seed", "xavier", "he"} or callable, default "seed"
-        How to draw \( W \) (see [`dense.init`][dense.init]); a callable is called as
+        How to draw \( W \) (see ``dense.init``); a callable is called as
         ``init(rng, (input_size, output_size))``.
     rng : None, int or numpy.random.Generator, optional
         Source of the initial weights; the same seed gives the same weights.
@@ -61,12 +61,9 @@ class Dense:
 
     Raises
     ------
-    TypeError
-        If a size is not an integer, ``activation`` is a class or lacks a method, ``init``
-        is neither a name nor a callable, or ``rng`` or ``dtype`` has the wrong type.
-    ValueError
-        If a size is not positive, ``init`` is an unknown name, or a custom initializer
-        returns another shape or values not finite in ``dtype``.
+    TypeError, ValueError
+        If an argument has the wrong type or value (``activation`` a class, a size not
+        positive, ``init`` unknown or returning another shape or non-finite values).
 
     Examples
     --------
@@ -180,13 +177,10 @@ class Dense:
 
         Raises
         ------
-        TypeError
-            If ``input`` does not hold real numbers, or a custom activation returns
-            something other than an array of ``z``'s dtype.
-        ValueError
-            If ``input`` is not 2-D (the message says how to reshape one sample), has not
-            ``input_size`` columns or has masked entries, or a custom activation returns
-            another shape. Nothing is kept then.
+        TypeError, ValueError
+            If ``input`` is not a real 2-D array with ``input_size`` columns, or a custom
+            activation returns something other than an array of ``z``'s shape and dtype.
+            Nothing is kept then.
 
         Examples
         --------
@@ -227,13 +221,10 @@ class Dense:
         ------
         RuntimeError
             If ``forward`` has not been called.
-        TypeError
-            If ``d_output`` or ``learning_rate`` is not real, or a custom activation's
-            ``backward`` returns something other than an array of the layer's dtype.
-        ValueError
-            If ``d_output`` does not have the last output's shape, ``learning_rate`` is
-            negative or not finite, or a custom activation's ``backward`` returns another
-            shape. Nothing changes then.
+        TypeError, ValueError
+            If ``d_output`` is not real or not of the last output's shape, ``learning_rate``
+            is not a finite number >= 0, or a custom activation's ``backward`` returns
+            something other than what it was given. Nothing changes then.
 
         Examples
         --------

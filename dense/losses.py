@@ -1,4 +1,4 @@
-r"""Loss functions: the scalar \( L \) whose gradient starts backpropagation.
+r"""Loss functions: the scalar L whose gradient starts backpropagation.
 
 A loss has ``forward(prediction, target) -> float`` and ``backward()``, which returns
 \( \partial L/\partial\,\text{prediction} \), the ``d_output`` of the last layer's
