@@ -82,6 +82,13 @@ def finite(name: str, array: np.ndarray) -> np.ndarray:
     return array
 
 
+def finite_copy(name: str, array: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Return a copy of ``array`` in ``dtype`` if every value is finite there, else raise."""
+    with np.errstate(over="ignore"):  # checked after the cast: a float16 overflows at 65504
+        copy = np.array(array, dtype=dtype)
+    return finite(name, copy)
+
+
 def float_array(name: str, value: object) -> np.ndarray:
     """Return ``value`` as a floating array: floats as they are, anything else as float64."""
     array = real_array(name, value)

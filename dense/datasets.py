@@ -23,9 +23,10 @@ def spirals(
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""Interleaved spiral arms, one per class, rotated copies of one another.
 
-    Point \( i \) of class \( c \) lies at radius \( r_i = i/(m - 1) \), \( m \) =
-    ``n_per_class``, and angle \( \theta_i = 4 r_i + 2\pi c/C + \varepsilon_i \), that is
-    \( (r_i \sin\theta_i, r_i \cos\theta_i) \), with \( \varepsilon_i \sim
+    Point \( s = 0, \dots, m - 1 \) of class \( c \), with \( m \) = ``n_per_class``,
+    lies at radius \( r_s = s/(m - 1) \) and angle
+    \( \theta_s = 4 r_s + 2\pi c/C + \varepsilon_s \), that is
+    \( (r_s \sin\theta_s, r_s \cos\theta_s) \), with \( \varepsilon_s \sim
     \mathcal{N}(0, \text{noise}^2) \): the \( C \) arms are evenly spaced
     \( 2\pi/C \) apart, inside the unit disc. (CS231n's spiral data turns at the same rate
     but starts arm \( c \) at angle \( 4c \), so its arms are not evenly spaced.)

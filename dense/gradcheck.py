@@ -110,12 +110,13 @@ def numerical_gradient(
 
 
 def relative_error(analytic: np.ndarray, numerical: np.ndarray) -> float:
-    r"""Return ||a - n|| / (||a|| + ||n||), the norm-wise relative error of two gradients.
+    r"""Return ||g_an - g_fd|| / (||g_an|| + ||g_fd||), the norm-wise relative error.
 
     \( e = \lVert g_\text{an} - g_\text{fd}\rVert / (\lVert g_\text{an}\rVert +
     \lVert g_\text{fd}\rVert) \) over whole arrays (Frobenius norms), the form of the
     gradient-checking exercise of Andrew Ng's Deep Learning Specialization; CS231n's notes
-    divide element by element, \( |a_i - n_i| / \max(|a_i|, |n_i|) \). By the triangle
+    compare element by element, \( |g_\text{an} - g_\text{fd}| /
+    \max(|g_\text{an}|, |g_\text{fd}|) \) per entry. By the triangle
     inequality \( e \le 1 \), with \( e = 1 \) exactly when the two point in opposite
     directions or one of them is zero (a sign error, or a forgotten all-zero gradient).
 
@@ -292,17 +293,15 @@ def check_activation(
     ----------
     activation : Activation
         An instance with ``forward(z)`` and ``backward(d_output)``, built in or your own.
-    z : array_like, shape (batch, units)
-        The pre-activations at which to check.
-    d_output : array_like, shape (batch, units)
-        The upstream gradient \( G = \partial L/\partial a \).
+    z, d_output : array_like, shape (batch, units)
+        The pre-activations at which to check, and \( G = \partial L/\partial a \).
     h : float, default 1e-6
         The finite-difference step.
 
     Returns
     -------
     ActivationCheck
-        The relative error; ``print`` it or call ``assert_correct()``.
+        ``print`` it, or call ``assert_correct()``.
 
     Raises
     ------

@@ -138,8 +138,8 @@ class Dense:
         if weights.dtype.kind != "f":
             raise TypeError(f"weights must hold floats, got dtype {weights.dtype}")
         biases = check.same_shape("biases", biases, (1, weights.shape[1]), "(1, output_size)")
-        weights = check.finite("weights", np.array(weights))
-        biases = check.finite("biases", np.array(biases, dtype=weights.dtype))
+        weights = check.finite_copy("weights", weights, weights.dtype)
+        biases = check.finite_copy("biases", biases, weights.dtype)
         layer = cls.__new__(cls)
         layer._become(weights, biases, _own_copy(activation), init)
         return layer
@@ -350,6 +350,4 @@ def _draw(
     weights = check.real_array("init(rng, shape)", init(rng, shape))
     if weights.shape != shape:
         raise ValueError(f"init(rng, shape) must return shape {shape}, got {weights.shape}")
-    with np.errstate(over="ignore"):  # checked after the cast: a float16 overflows at 65504
-        weights = weights.astype(dtype)
-    return check.finite(f"init(rng, shape), cast to {dtype.name},", weights)
+    return check.finite_copy(f"init(rng, shape), cast to {dtype.name},", weights, dtype)

@@ -457,6 +457,12 @@ def test_from_parameters_takes_the_dtype_of_the_weights():
             ValueError,
             "biases holds NaN or infinite values",
         ),
+        (
+            np.ones((3, 2), dtype=np.float16),
+            np.full((1, 2), 1e10),
+            ValueError,
+            "biases holds NaN or infinite values",
+        ),
     ],
 )
 def test_from_parameters_refuses_what_no_layer_could_hold(weights, biases, error, message):
