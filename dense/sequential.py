@@ -130,7 +130,7 @@ class Sequential:
         Each epoch visits the samples once, in batches of ``batch_size`` (the last may be
         smaller), and per batch takes one SGD step in every layer. Everything is checked
         before the first step, so a refused call changes nothing. If a batch's loss or
-        gradient is not finite, or its step could overflow a parameter, training stops with
+        gradient is not finite, or its step would overflow a parameter, training stops with
         a ``RuntimeError`` before that step, and every layer keeps its parameters.
 
         Parameters
@@ -223,16 +223,21 @@ class Sequential:
                 "the inputs."
             )
         self.backward(d_output, learning_rate=0.0)  # every gradient first, no layer moves yet
-        for k, layer in enumerate(self.layers):
-            if rate and not _step_stays_finite(layer, rate):
+        if not rate:
+            return value
+        # Every new parameter is computed before any is applied, so that a step that would
+        # overflow can be refused with every layer as it was.
+        stepped = [_stepped(layer, rate) for layer in self.layers]
+        for k, arrays in enumerate(stepped):
+            if not all(np.all(np.isfinite(array)) for array in arrays):
                 raise RuntimeError(
-                    f"training stopped at {where}: the step could overflow the parameters of "
+                    f"training stopped at {where}: the step would overflow the parameters of "
                     f"layer {k} (or their gradient is not finite); no layer was changed. Try "
                     f"a smaller learning_rate than {rate}."
                 )
-        for layer in self.layers:
-            layer.weights -= rate * layer.d_weights
-            layer.biases -= rate * layer.d_biases
+        for layer, (weights, biases) in zip(self.layers, stepped, strict=True):
+            layer.weights[...] = weights
+            layer.biases[...] = biases
         return value
 
     def save(self, path: str | PathLike[str]) -> None:
@@ -297,19 +302,13 @@ def _summary(model: Sequential) -> str:
     return "\n".join(lines)
 
 
-def _step_stays_finite(layer: Dense, rate: float) -> bool:
-    # |W - rate dW| <= max|W| + rate max|dW|: while that bound stays below half the largest
-    # float of the dtype (the half absorbs the rounding of rate * dW), no entry can overflow.
-    # A NaN anywhere makes the comparison False.
-    limit = float(np.finfo(layer.dtype).max) / 2
-    return all(
-        _largest(p) + rate * _largest(g) <= limit
-        for p, g in ((layer.weights, layer.d_weights), (layer.biases, layer.d_biases))
-    )
-
-
-def _largest(a: np.ndarray) -> float:
-    return float(np.maximum(a.max(), -a.min()))  # max |a| without building |a|; NaN stays
+def _stepped(layer: Dense, rate: float) -> tuple[np.ndarray, np.ndarray]:
+    # W - rate dW and b - rate db as Dense.backward computes them, each in the temporary
+    # array that rate * dW needs anyway.
+    weights, biases = rate * layer.d_weights, rate * layer.d_biases
+    np.subtract(layer.weights, weights, out=weights)
+    np.subtract(layer.biases, biases, out=biases)
+    return weights, biases
 
 
 def _show_progress(progress: object) -> bool:

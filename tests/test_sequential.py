@@ -536,7 +536,7 @@ def test_a_diverging_loss_stops_with_the_epoch_and_finite_parameters():
         model.fit(x, y, MSE(), epochs=100, batch_size=8, learning_rate=10.0, rng=0, progress=False)
     message = str(info.value)
     assert re.search(
-        r"training stopped at epoch \d+/100, batch \d/8: (the loss is (inf|nan)|the step could overflow)",
+        r"training stopped at epoch \d+/100, batch \d/8: (the loss is (inf|nan)|the step would overflow)",
         message,
     )
     assert "smaller learning_rate than 10.0" in message
@@ -561,7 +561,7 @@ class Recorder(MSE):
     [
         # batch 1 is tiny, so even this rate moves the biases only to about 1e7; batch 2
         # then has gradients near 1e9, and 1e307 times that overflows
-        (1e-300, 1e3, 1e307, "batch 2/2: the step could overflow the parameters of layer 0"),
+        (1e-300, 1e3, 1e307, "batch 2/2: the step would overflow the parameters of layer 0"),
         # batch 2's outputs near 1e199 square to infinity in the loss
         (1.0, 1e200, 0.1, "batch 2/2: the loss is inf"),
     ],
@@ -586,7 +586,7 @@ def test_an_overflowing_step_is_refused_in_a_float32_layer_too():
     model = Sequential(Dense(2, 2, rng=0, dtype=np.float32))
     before = parameters(model)
     x, y = np.full((4, 2), 1e3), np.array([0, 1, 0, 1])
-    with pytest.raises(RuntimeError, match="could overflow the parameters of layer 0"):
+    with pytest.raises(RuntimeError, match="would overflow the parameters of layer 0"):
         model.fit(x, y, SoftmaxCrossEntropy(), epochs=1, learning_rate=1e38, progress=False)
     assert_same_parameters(model, before)
 
