@@ -37,8 +37,10 @@ THRESHOLDS: tuple[tuple[float, str], ...] = (
     (1e-2, "suspicious: a kink within h, float32 arithmetic or a poor h; else a bug"),
     (math.inf, "wrong: a bug, or a kink hit squarely"),
 )
-"""How to read the relative error e of a float64 check with h = 1e-6: rows of
-(upper bound, verdict), and e gets the verdict of the first row with e < bound."""
+"""How to read a relative error e of a float64 check with h = 1e-6, one row per verdict.
+
+Each row is (upper bound, verdict); e gets the verdict of the first row with e < bound.
+"""
 
 
 def verdict(error: float) -> str:

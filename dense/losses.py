@@ -21,6 +21,9 @@ __all__ = ["MSE", "Loss", "SoftmaxCrossEntropy"]
 class Loss(Protocol):
     """What Sequential.fit needs from a loss: forward(prediction, target) and backward().
 
+    A loss may also have ``check_target(target, shape)``, as the built-in ones do: ``fit``
+    then calls it once on all targets, with ``shape = (n_samples, output_size)``.
+
     Examples
     --------
     >>> from dense import MSE, Loss
