@@ -61,12 +61,15 @@ def _node(*args: str) -> list[str]:
 def on_config(config):
     if not (KATEX / "package.json").exists():
         # Readers and contributors should not need to know about npm: install the pinned KaTeX.
-        # Quiet unless something fails; --engine-strict makes a Node too old for a package an
-        # error instead of a warning nobody can act on.
+        # Errors reach stderr as npm writes them; --engine-strict makes a Node too old for a
+        # package an error instead of a warning nobody can act on; npm's one-line summary
+        # ("added 2 packages in 1s") is logged like the rest of the build.
         log.info("installing the pinned KaTeX (package-lock.json) with `npm ci` in %s", ROOT)
         npm = Path(_node()[0]).parent.parent / "lib" / "node_modules" / "npm" / "bin"
         flags = ["--engine-strict", "--no-audit", "--no-fund", "--loglevel=error"]
-        subprocess.run(_node(str(npm / "npm-cli.js"), "ci", *flags), cwd=ROOT, check=True)
+        done = subprocess.run(_node(str(npm / "npm-cli.js"), "ci", *flags), cwd=ROOT,
+                              check=True, stdout=subprocess.PIPE, text=True)  # fmt: skip
+        log.info("npm: %s", " ".join(done.stdout.split()))
     if CSS_URL not in config.extra_css:
         config.extra_css.append(CSS_URL)
     return config

