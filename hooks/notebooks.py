@@ -34,6 +34,7 @@ every cross-reference target (autorefs) is known.
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import itertools
 import re
@@ -153,16 +154,16 @@ def on_page_content(html_text, page, config, files):
 def _button(page, config) -> str:
     target = notebook_uri(page.file.src_uri)
     href = get_relative_url(target, page.url)
-    icon = _icon(config)
     return (
         '\n<p class="dense-notebook" data-search-exclude>'
         f'<a class="md-button" href="{html.escape(href)}" '
         f'download="{html.escape(Path(target).name)}" type="application/x-ipynb+json">'
-        f"{icon}Download this page as a Jupyter notebook</a></p>\n"
+        f"{_icon()}Download this page as a Jupyter notebook</a></p>\n"
     )
 
 
-def _icon(config) -> str:
+@functools.cache
+def _icon() -> str:
     import material
 
     path = Path(material.__file__).parent / "templates" / ".icons" / ICON

@@ -122,6 +122,19 @@ def test_page_has_a_download_button_and_a_notebook(built_site: Path, page: str) 
     assert re.search(r'<svg aria-hidden="true"', content), f"{page}: the icon must be hidden"
 
 
+def test_only_main_pages_have_a_notebook(built_site: Path) -> None:
+    notebooks = {p.relative_to(built_site).as_posix() for p in built_site.rglob("*.ipynb")}
+    assert notebooks == {hook.notebook_uri(page) for page in PAGES}
+    with_button = {
+        p.relative_to(built_site).as_posix()
+        for p in built_site.rglob("*.html")
+        if 'class="dense-notebook"' in p.read_text(encoding="utf-8")
+    }
+    assert with_button == {
+        _page_html(built_site, page).relative_to(built_site).as_posix() for page in PAGES
+    }
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_notebook_math_renders_in_jupyter(built_site: Path, page: str) -> None:
     notebook = _stored(built_site, page)
