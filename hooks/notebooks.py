@@ -155,7 +155,7 @@ def _button(page, config) -> str:
     target = notebook_uri(page.file.src_uri)
     href = get_relative_url(target, page.url)
     return (
-        '\n<p class="dense-notebook" data-search-exclude>'
+        '\n<p class="dense-notebook" data-search-exclude="notebook">'
         f'<a class="md-button" href="{html.escape(href)}" '
         f'download="{html.escape(Path(target).name)}" type="application/x-ipynb+json">'
         f"{_icon()}Download this page as a Jupyter notebook</a></p>\n"
