@@ -55,7 +55,6 @@ PAGES = sorted(
 NOT_YET_CONFORMING: dict[str, str] = {
     "activations.md": "shown code uses names a hidden block imports: np, ReLU, LeakyReLU, "
     "Sigmoid, Tanh, SoftmaxCrossEntropy, Activation",
-    "initialization.md": "a shown proof block uses `gains`, computed by a hidden block",
     "performance.md": "shown code uses `memory`, read from the results file by a hidden block",
     "training.md": "shown code uses names the hidden first block imports (np, Sequential, "
     "spirals, ...); the digits timing table is printed as HTML by shown code",
