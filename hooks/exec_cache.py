@@ -98,16 +98,26 @@ OPTION = re.compile(r"""(?P<key>[\w-]+)=(?P<value>"[^"]*"|'[^']*'|[^\s}]+)""")
 class Block:
     info: str  # the fence's options, e.g. 'python exec="on" session="forward"'
     code: str
+    measured: bool = False  # inside <div class="measured" markdown>
 
 
 def executed_blocks(markdown: str) -> dict[str, list[Block]]:
     """The executed Python blocks of a page by session name ('' for none), in order."""
     sessions: dict[str, list[Block]] = {}
     lines = markdown.splitlines()
+    divs, measured_from = 0, None  # open <div>s; the depth of the measured one we are in
     i = 0
     while i < len(lines):
         m = FENCE.match(lines[i])
         if not m:
+            line = lines[i].strip()
+            if line.startswith("<div"):
+                divs += 1
+                if MEASURED in line and measured_from is None:
+                    measured_from = divs
+            elif line == "</div>":
+                measured_from = None if measured_from == divs else measured_from
+                divs -= 1
             i += 1
             continue
         fence, indent = m["fence"], m["indent"]
@@ -118,7 +128,7 @@ def executed_blocks(markdown: str) -> dict[str, list[Block]]:
         language = info.split(maxsplit=1)[0].lstrip(".") if info else ""
         if language in ("python", "py") and _is_on(options.get("exec")):
             body = [line.removeprefix(indent) for line in lines[i + 1 : end]]
-            block = Block(info, _normal("\n".join(body)))
+            block = Block(info, _normal("\n".join(body)), measured_from is not None)
             sessions.setdefault(options.get("session", ""), []).append(block)
         i = end + 1
     return sessions
@@ -162,7 +172,9 @@ def installed() -> list[str]:
 
 
 def session_key(inputs: str, page: str, session: str, earlier: list[str], blocks: list[Block]):
-    return digest(FORMAT, inputs, page, session, earlier, [[b.info, b.code] for b in blocks])
+    return digest(
+        FORMAT, inputs, page, session, earlier, [[b.info, b.code, b.measured] for b in blocks]
+    )
 
 
 # -- Files the code reads ------------------------------------------------------------------
@@ -404,10 +416,10 @@ def on_page_markdown(markdown, page, config, files):
         return markdown
     _page = page.file.src_uri
     _sessions.clear()
-    measured = MEASURED in markdown
     for name, blocks in executed_blocks(markdown).items():
         earlier = [call.code for call in _history.get(name, [])]
         key = session_key(_inputs, _page, name, earlier, blocks)
+        measured = any(block.measured for block in blocks)
         current = _sessions[name] = Session(name, key, blocks, measured)
         entry = load(key)
         if entry is not None and (mode() == "serve" or not entry["measured"]):
