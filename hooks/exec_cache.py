@@ -1,9 +1,14 @@
-"""MkDocs hook: while you write (`mkdocs serve`), reuse what a page's code printed last time.
+"""MkDocs hook: the pages' code, run fast and never stale.
 
-Executing the pages' code is most of a build. Under `mkdocs serve`, a session whose code and
-inputs have not changed since it last ran is not run again: every block of it gets the output
-it printed then. A session is reused whole or not at all, so no block ever runs on top of a
-state that earlier blocks did not build. It is looked up under a key made of
+Executing the pages' code is most of a build. This hook makes it cheaper in two ways.
+
+`mkdocs build` (CI, and by default) executes every block, in parallel with the rest of the
+build: forked copies of the build process run the sessions ahead (hooks/_exec_ahead.py).
+
+`mkdocs serve` reuses what a session printed last time if its code and inputs have not
+changed: every block of it gets the output it printed then. A session is reused whole or not
+at all, so no block ever runs on top of a state that earlier blocks did not build. It is
+looked up under a key made of
 
 - every executed block of the session on the page, in order: its fence line and its code
   (so an edit to an earlier block reruns the blocks after it);
@@ -15,20 +20,22 @@ and the entry also lists every other file the session's code opened for reading 
 (found with an audit hook: data a page loads, wherever it is), with a hash of each. An entry
 is used only if each of those files still has that hash. A session that printed a wall-clock
 measurement (it sits in `<div class="measured">` or prints one) is reused under
-`mkdocs serve` only.
+`mkdocs serve` only. With `mkdocs serve --dirty`, only the pages that changed, and every page
+whose code would run again, are rebuilt (the last section).
 
-`mkdocs build` executes everything unless `DENSE_EXEC_CACHE=1` asks for the cache; `CI=true`
-or `DENSE_EXEC_CACHE=0` turn it off everywhere. Entries are JSON files in `.cache/exec/` at
-the repository root (`DENSE_EXEC_CACHE_DIR` moves them); delete the folder to clear it.
+`mkdocs build` uses the cache only if `DENSE_EXEC_CACHE=1` asks for it; `CI=true` or
+`DENSE_EXEC_CACHE=0` turn it off everywhere. Entries are JSON files in `.cache/exec/` at the
+repository root (`DENSE_EXEC_CACHE_DIR` moves them); delete the folder to clear it.
 
-Every build, cached or not, also starts markdown-exec's sessions afresh (MkDocs reuses one
-process for all the builds of `mkdocs serve`), and warns about a page whose code changes
-process-wide state that later pages would inherit (NumPy's print options or error handling,
-matplotlib's rcParams, the working directory): a page's output must depend on that page only,
-as in its notebook, or reusing one page's output would change another's.
+Every build also starts markdown-exec's sessions afresh (MkDocs reuses one process for all the
+builds of `mkdocs serve`), and warns about a page whose code changes process-wide state that
+later pages would inherit (NumPy's print options or error handling, matplotlib's rcParams,
+the working directory): a page's output must depend on that page only, as in its notebook,
+or reusing or running ahead one page's code would change another's output.
 
 The notebooks hook records each block's output by wrapping markdown-exec's runner too; it
-wraps this one (it comes after this hook in mkdocs.yml), so it records reused outputs as well.
+wraps this hook's runner (it comes after this hook in mkdocs.yml), so it records the outputs
+that were reused or run ahead as well.
 """
 
 from __future__ import annotations
@@ -37,14 +44,14 @@ import hashlib
 import inspect
 import json
 import os
-import re
 import sys
 import tempfile
-import textwrap
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from _exec_ahead import AHEAD_OPTIONS, Ahead, can_fork
+from _exec_plan import MEASURED, Block, executed_blocks, normal
 from mkdocs.plugins import event_priority, get_plugin_logger
 
 try:  # markdown-exec >= 1.11 keeps its runner here; older versions in the public module
@@ -60,7 +67,6 @@ SWITCH = "DENSE_EXEC_CACHE"
 LOCATION = "DENSE_EXEC_CACHE_DIR"
 FORMAT = 1  # bump when the entry layout or the key changes
 KEEP = 256  # entries kept, most recently used first
-MEASURED = 'class="measured"'
 NOT_DATA = ("/proc/", "/sys/", "/dev/")  # what the machine is like, not what a page reads
 
 _command = "build"
@@ -86,60 +92,6 @@ def mode() -> str | None:
 
 def cache_dir() -> Path:
     return Path(os.environ.get(LOCATION) or ROOT / ".cache" / "exec")
-
-
-# -- What a page executes, read from its Markdown before markdown-exec runs it --------------
-
-FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
-OPTION = re.compile(r"""(?P<key>[\w-]+)=(?P<value>"[^"]*"|'[^']*'|[^\s}]+)""")
-
-
-@dataclass(frozen=True)
-class Block:
-    info: str  # the fence's options, e.g. 'python exec="on" session="forward"'
-    code: str
-    measured: bool = False  # inside <div class="measured" markdown>
-
-
-def executed_blocks(markdown: str) -> dict[str, list[Block]]:
-    """The executed Python blocks of a page by session name ('' for none), in order."""
-    sessions: dict[str, list[Block]] = {}
-    lines = markdown.splitlines()
-    divs, measured_from = 0, None  # open <div>s; the depth of the measured one we are in
-    i = 0
-    while i < len(lines):
-        m = FENCE.match(lines[i])
-        if not m:
-            line = lines[i].strip()
-            if line.startswith("<div"):
-                divs += 1
-                if MEASURED in line and measured_from is None:
-                    measured_from = divs
-            elif line == "</div>":
-                measured_from = None if measured_from == divs else measured_from
-                divs -= 1
-            i += 1
-            continue
-        fence, indent = m["fence"], m["indent"]
-        closing = re.compile(rf"^[ \t]*{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$")
-        end = next((j for j in range(i + 1, len(lines)) if closing.match(lines[j])), len(lines))
-        info = m["info"].strip().removeprefix("{").removesuffix("}").strip()
-        options = {o["key"]: o["value"].strip("\"'") for o in OPTION.finditer(info)}
-        language = info.split(maxsplit=1)[0].lstrip(".") if info else ""
-        if language in ("python", "py") and _is_on(options.get("exec")):
-            body = [line.removeprefix(indent) for line in lines[i + 1 : end]]
-            block = Block(info, _normal("\n".join(body)), measured_from is not None)
-            sessions.setdefault(options.get("session", ""), []).append(block)
-        i = end + 1
-    return sessions
-
-
-def _is_on(value: str | None) -> bool:  # markdown-exec's reading of exec="..."
-    return value is not None and value.lower() not in {"", "no", "off", "false", "0"}
-
-
-def _normal(code: str) -> str:
-    return textwrap.dedent(code).strip("\n")
 
 
 # -- The key --------------------------------------------------------------------------------
@@ -322,11 +274,14 @@ def _runner(original):
         current = _sessions.get(session or "") if _page is not None else None
         history = _history.setdefault(session or "", [])
         if current is not None and current.reuse and current.reuse[0]["code"] == code:
-            output = current.reuse.pop(0)["output"]
+            block = current.reuse.pop(0)
             _count_block(code, id, session, extra.get("title"))
             current.reused += 1
-            history.append(Call(code, options, output, reused=True))
-            return output
+            if "error" in block:  # run ahead, and it failed: fail as it would have here
+                current.failed = True
+                raise _exec_python.ExecutionError(block["error"], block["returncode"])
+            history.append(Call(code, options, block["output"], reused=True))
+            return block["output"]
         if current is not None:
             current.reuse = []  # the page runs something else: from here on, run it all
         if session and any(call.reused for call in history):
@@ -372,7 +327,7 @@ def _rebuild_state(original, session: str, history: list[Call]) -> None:
     for call in history:
         output = original(call.code, **call.options)
         if call.reused and output != call.output and MEASURED not in output:
-            first = _normal(call.code).partition("\n")[0]
+            first = normal(call.code).partition("\n")[0]
             log.warning(
                 "session %r: the block starting %r printed something else when it ran again "
                 "than the output reused from the cache; delete %s and report it",
@@ -387,10 +342,9 @@ def _rebuild_state(original, session: str, history: list[Call]) -> None:
 def on_config(config):
     global _audit_installed
     original = inspect.unwrap(_exec_python._run_python)  # also this hook's, from a last build
-    if mode() is None:
-        _exec_python._run_python = original
-        return config
     _exec_python._run_python = _runner(original)
+    if mode() is None:
+        return config
     if not _audit_installed:  # audit hooks cannot be removed: one for the whole process
         sys.addaudithook(_audit)
         _audit_installed = True
@@ -412,11 +366,14 @@ def on_page_markdown(markdown, page, config, files):
     global _page
     _state_before.clear()
     _state_before.update(process_state())
-    if mode() is None:
-        return markdown
     _page = page.file.src_uri
     _sessions.clear()
     for name, blocks in executed_blocks(markdown).items():
+        if mode() is None:
+            if _ahead is not None:
+                current = _sessions[name] = Session(name, "", blocks, False)
+                current.reuse = _ahead.outputs(_page, name)
+            continue
         earlier = [call.code for call in _history.get(name, [])]
         key = session_key(_inputs, _page, name, earlier, blocks)
         measured = any(block.measured for block in blocks)
@@ -430,12 +387,14 @@ def on_page_markdown(markdown, page, config, files):
 def on_page_content(html, page, config, files):
     global _page
     _warn_about_leaks(page.file.src_uri)
-    if _page is None:
+    if mode() is None:
+        _page = None
+        _sessions.clear()
         return html
     for current in _sessions.values():
         _counts["reused" if current.reused else "ran"] += 1
         planned = [block.code for block in current.planned]
-        if current.failed or current.reused or [_normal(c) for c in current.ran] != planned:
+        if current.failed or current.reused or [normal(c) for c in current.ran] != planned:
             continue  # not run, or not exactly as planned: nothing trustworthy to keep
         outputs = [call.output for call in _history[current.name][-len(current.ran) :]]
         store({
@@ -453,6 +412,7 @@ def on_page_content(html, page, config, files):
 
 
 def on_post_build(config):
+    _stop_ahead()
     if mode() is None:
         return
     if _quick():
@@ -580,3 +540,42 @@ def _keep_autorefs(config) -> None:
     for name in ("_primary_url_map", "_secondary_url_map", "_title_map", "_abs_url_map"):
         if isinstance(getattr(autorefs, name, None), dict):
             _autorefs[name] = dict(getattr(autorefs, name))
+
+
+# -- `mkdocs build`: every page's code runs ahead (hooks/_exec_ahead.py) ----------------------
+#
+# Without the cache, sessions run ahead in forked copies of the build process, in parallel
+# with the rendering of the pages, which take their outputs. A session whose blocks turn out
+# not to be what was read from the page runs in the build process, from its first block.
+# Only sessions on a single page, only where the process can fork and has no other thread
+# yet; DENSE_EXEC_WORKERS sets the number of copies (default: 2, or 1 on one core; 0: none).
+
+_ahead: Ahead | None = None
+
+
+def on_nav(nav, config, files):
+    global _ahead
+    workers = int(os.environ.get("DENSE_EXEC_WORKERS", min(2, os.cpu_count() or 1)))
+    if mode() is not None or workers < 1 or not can_fork():
+        return nav
+    plans, pages = [], {}
+    for file in files.documentation_pages():  # the order in which MkDocs renders them
+        for name, blocks in executed_blocks(file.content_string).items():
+            pages.setdefault(name, set()).add(file.src_uri)
+            if name and all(set(block.options) <= AHEAD_OPTIONS for block in blocks):
+                plans.append((file.src_uri, name, blocks))
+    plans = [plan for plan in plans if len(pages[plan[1]]) == 1]
+    if plans:
+        _ahead = Ahead(plans, workers)
+    return nav
+
+
+def _stop_ahead() -> None:
+    global _ahead
+    if _ahead is not None:
+        _ahead.stop()
+        _ahead = None
+
+
+def on_build_error(error):
+    _stop_ahead()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -41,7 +42,7 @@ PAGE = """
 
 ```python exec="on" source="above" result="text" session="chain"
 import dense
-open(LOG, "a").write("chain\\n")
+open(LOG, "a").write(f"chain {{os.getpid()}}\\n")
 x = {x}
 ```
 
@@ -51,13 +52,13 @@ print(f"x is {{x}}, the package says {{getattr(dense, 'PROBE', 'nothing')}}")
 
 ```python exec="on" source="above" result="text" session="data"
 from pathlib import Path
-open(LOG, "a").write("data\\n")
+open(LOG, "a").write(f"data {{os.getpid()}}\\n")
 print("data:", Path(DATA).read_text().strip())
 ```
 
 ```python exec="on" source="above" result="text" session="kit"
 import pagekit
-open(LOG, "a").write("kit\\n")
+open(LOG, "a").write(f"kit {{os.getpid()}}\\n")
 print("pagekit says", getattr(pagekit, "PROBE", "nothing"))
 ```
 
@@ -65,7 +66,7 @@ print("pagekit says", getattr(pagekit, "PROBE", "nothing"))
 
 ```python exec="on" result="text" session="clock"
 import time
-open(LOG, "a").write("clock\\n")
+open(LOG, "a").write(f"clock {{os.getpid()}}\\n")
 print(f"measured: {{time.perf_counter_ns()}} ns")
 ```
 
@@ -99,7 +100,7 @@ class Site:
         self.write_page(prose="Some prose.", x=1)
 
     def write_page(self, *, prose: str, x: int) -> None:
-        names = f"LOG = {str(self.log)!r}\nDATA = {str(self.data)!r}\n"
+        names = f"import os\nLOG = {str(self.log)!r}\nDATA = {str(self.data)!r}\n"
         page = PAGE.format(prose=prose, x=x)
         # The paths go into the first block of each session that needs them.
         page = page.replace(
@@ -129,7 +130,15 @@ class Site:
         return out
 
     def runs(self) -> list[str]:
-        return self.log.read_text().split() if self.log.exists() else []
+        """The sessions that ran, in order (each block that runs logs its session's name)."""
+        return [line.split()[0] for line in self.lines()]
+
+    def pids(self) -> set[int]:
+        """The processes they ran in."""
+        return {int(line.split()[1]) for line in self.lines()}
+
+    def lines(self) -> list[str]:
+        return self.log.read_text().splitlines() if self.log.exists() else []
 
     def text(self, site: str) -> str:
         return reader_text((self.root / site / "index.html").read_text(encoding="utf-8"))
@@ -298,7 +307,11 @@ def hook():
     )
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
+    sys.path.insert(0, str(REPO / "hooks"))  # as MkDocs does: its helper modules
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(REPO / "hooks"))
     yield module
     del sys.modules[spec.name]
 
@@ -406,3 +419,54 @@ def test_files_read_are_recorded_but_not_what_the_code_wrote(hook, tmp_path: Pat
     files = reads.files()
     assert list(files) == [str(data)]
     assert files[str(data)] == hook.file_hash(str(data))
+
+
+FAILING = """
+# Failing
+
+```python exec="on" source="above" result="text" session="one"
+import os
+open(LOG, "a").write(f"one {os.getpid()}\\n")
+print("before the failure")
+```
+
+```python exec="on" source="above" result="text" session="one"
+numbers = [1, 2, 3]
+assert sum(numbers) == 7, "the sum"
+```
+"""
+
+
+def test_sessions_run_ahead_like_in_the_build_process(tmp_path: Path) -> None:
+    """Without the cache, the sessions run ahead in other processes; a failure there fails the
+    build with the very report markdown-exec gives when it runs the block itself."""
+    site = Site(tmp_path / "repo")
+    ahead = site.start_build("ahead", cache=None)
+    builds(ahead)
+    assert site.pids(), "no session ran"
+    assert ahead.pid not in site.pids(), "the sessions did not run ahead"
+    site.log.unlink()
+    here = site.start_build("here", cache=None, DENSE_EXEC_WORKERS="0")
+    builds(here)
+    assert site.pids() == {here.pid}, "DENSE_EXEC_WORKERS=0 still ran them elsewhere"
+    assert same_site(site.root / "ahead", site.root / "here") == []
+
+    page = FAILING.replace("LOG", repr(str(site.log)))
+    (site.root / "docs" / "index.md").write_text(textwrap.dedent(page), encoding="utf-8")
+    reports = []
+    for workers in ("2", "0"):
+        proc = site.start_build(f"failing-{workers}", cache=None, DENSE_EXEC_WORKERS=workers)
+        out, _ = proc.communicate(timeout=600)
+        assert proc.returncode != 0, f"the failing block did not fail the build:\n{out}"
+        reports.append(execution_report(out))
+    assert "AssertionError: the sum" in reports[0]
+    assert reports[0] == reports[1]
+
+
+def execution_report(log: str) -> str:
+    """markdown-exec's warning about a failed block: from its first line to the next entry."""
+    lines = log[log.index("Execution of python code block") :].splitlines()
+    end = next(
+        i for i, line in enumerate(lines[1:], 1) if re.match(r"(INFO|WARNING|ERROR|Abort)", line)
+    )
+    return "\n".join(lines[:end])
