@@ -4,7 +4,8 @@ Used by hooks/exec_cache.py (not a hook itself). Most of a build is the pages' c
 pages are independent, so before the first page is rendered, copies of the build process
 (same modules, same sys.path, same settings: nothing to set up again) run the sessions with
 markdown-exec's own runner, each taking the next session in the order MkDocs renders the
-pages. The outputs, and the errors exactly as markdown-exec words them, come back as JSON.
+pages. The outputs, the errors exactly as markdown-exec words them, and the process-wide
+settings a session changed (hooks/exec_cache.py warns about those) come back as JSON.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import inspect
 import json
 import os
 import signal
+import sys
 import threading
 
 from _exec_plan import Block
@@ -69,8 +71,10 @@ class Ahead:
                 while len(task := os.read(tasks, 4)) == 4:
                     i = int.from_bytes(task, "little")
                     _, session, blocks = self.plans[i]
+                    before = process_state()
                     done = [run_block(run, session, block) for block in blocks]
-                    out.write(json.dumps({"task": i, "blocks": done}) + "\n")
+                    changed = changed_state(before)
+                    out.write(json.dumps({"task": i, "blocks": done, "changed": changed}) + "\n")
                     out.flush()
         finally:
             os._exit(0)  # none of the build's own clean-up runs in a copy
@@ -80,21 +84,23 @@ class Ahead:
             for line in results:
                 message = json.loads(line)
                 with self.arrived:
-                    self.results[message["task"]] = message["blocks"]
+                    self.results[message["task"]] = message
                     self.arrived.notify_all()
         with self.arrived:
             self.running -= 1
             self.arrived.notify_all()
 
-    def outputs(self, page: str, session: str) -> list[dict]:
-        """The session's blocks, {"code", "output"} or {"code", "error", "returncode"};
-        none if it was not run ahead or a copy died (it then runs in the build process)."""
+    def outputs(self, page: str, session: str) -> tuple[list[dict], list[str]]:
+        """The session's blocks, {"code", "output"} or {"code", "error", "returncode"}, and
+        the process-wide state it changed; no blocks if it was not run ahead or a copy died
+        (it then runs in the build process)."""
         i = self.index.get((page, session))
         if i is None:
-            return []
+            return [], []
         with self.arrived:
             self.arrived.wait_for(lambda: i in self.results or self.running == 0)
-            return self.results.pop(i, [])
+            message = self.results.pop(i, {})
+        return message.get("blocks", []), message.get("changed", [])
 
     def stop(self) -> None:
         for pid in self.pids:
@@ -116,3 +122,20 @@ def run_block(run, session: str, block: Block) -> dict:
     except _exec_python.ExecutionError as error:
         return {"code": block.code, "error": str(error), "returncode": error.returncode}
     return {"code": block.code, "output": output}
+
+
+def process_state() -> dict:
+    """What a page's code could change for every page after it."""
+    state: dict = {"working directory": os.getcwd()}
+    if "numpy" in sys.modules:
+        numpy = sys.modules["numpy"]
+        state["NumPy print options (np.set_printoptions)"] = numpy.get_printoptions()
+        state["NumPy error handling (np.seterr)"] = numpy.geterr()
+    if "matplotlib" in sys.modules:
+        state["matplotlib.rcParams"] = dict(sys.modules["matplotlib"].rcParams.copy())
+    return state
+
+
+def changed_state(before: dict) -> list[str]:
+    after = process_state()
+    return [name for name, value in before.items() if after.get(name) != value]

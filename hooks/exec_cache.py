@@ -50,7 +50,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from _exec_ahead import AHEAD_OPTIONS, Ahead, can_fork
+from _exec_ahead import AHEAD_OPTIONS, Ahead, can_fork, changed_state, process_state
 from _exec_plan import MEASURED, Block, executed_blocks, normal
 from mkdocs.plugins import event_priority, get_plugin_logger
 
@@ -266,6 +266,7 @@ _sessions: dict[str, Session] = {}  # the page being rendered: session name -> S
 _history: dict[str, list[Call]] = {}  # this build: session name -> every block run so far
 _counts = {"reused": 0, "ran": 0}
 _state_before: dict = {}
+_changed_ahead: list[str] = []  # what the page's sessions changed where they ran ahead
 
 
 def _runner(original):
@@ -372,7 +373,8 @@ def on_page_markdown(markdown, page, config, files):
         if mode() is None:
             if _ahead is not None:
                 current = _sessions[name] = Session(name, "", blocks, False)
-                current.reuse = _ahead.outputs(_page, name)
+                current.reuse, changed = _ahead.outputs(_page, name)
+                _changed_ahead.extend(changed)
             continue
         earlier = [call.code for call in _history.get(name, [])]
         key = session_key(_inputs, _page, name, earlier, blocks)
@@ -428,27 +430,15 @@ def on_post_build(config):
 # -- Pages stay independent ----------------------------------------------------------------
 
 
-def process_state() -> dict:
-    """What a page's code could change for every page after it."""
-    state: dict = {"working directory": os.getcwd()}
-    if "numpy" in sys.modules:
-        numpy = sys.modules["numpy"]
-        state["NumPy print options (np.set_printoptions)"] = numpy.get_printoptions()
-        state["NumPy error handling (np.seterr)"] = numpy.geterr()
-    if "matplotlib" in sys.modules:
-        state["matplotlib.rcParams"] = dict(sys.modules["matplotlib"].rcParams.copy())
-    return state
-
-
 def _warn_about_leaks(page: str) -> None:
-    after = process_state()
-    for name, value in _state_before.items():
-        if after.get(name) != value:
-            log.warning(
-                "%s: its code changes %s for the pages built after it; change it only "
-                "inside a `with` block (np.printoptions, np.errstate, plt.rc_context)",
-                page, name,
-            )  # fmt: skip
+    changed = changed_state(_state_before) + _changed_ahead
+    for name in dict.fromkeys(changed):
+        log.warning(
+            "%s: its code changes %s for the pages built after it; change it only "
+            "inside a `with` block (np.printoptions, np.errstate, plt.rc_context)",
+            page, name,
+        )  # fmt: skip
+    _changed_ahead.clear()
 
 
 # -- `mkdocs serve --dirty`: rebuild only the pages that changed, and every page that must -----

@@ -470,3 +470,14 @@ def execution_report(log: str) -> str:
         i for i, line in enumerate(lines[1:], 1) if re.match(r"(INFO|WARNING|ERROR|Abort)", line)
     )
     return "\n".join(lines[:end])
+
+
+@pytest.mark.parametrize("workers", ["2", "0"], ids=["run-ahead", "in-the-build"])
+def test_a_page_that_changes_process_wide_state_fails_the_build(tmp_path, workers) -> None:
+    site = Site(tmp_path / "repo")
+    leaky = '# Leaky\n\n```python exec="on" session="leaky"\nimport numpy as np\nnp.set_printoptions(precision=2)\n```\n'
+    (site.root / "docs" / "backward.md").write_text(leaky, encoding="utf-8")
+    proc = site.start_build("site", cache=None, DENSE_EXEC_WORKERS=workers)
+    out, _ = proc.communicate(timeout=600)
+    assert proc.returncode != 0, out
+    assert "backward.md: its code changes NumPy print options" in out, out
