@@ -56,8 +56,6 @@ NOT_YET_CONFORMING: dict[str, str] = {
     "activations.md": "shown code uses names a hidden block imports: np, ReLU, LeakyReLU, "
     "Sigmoid, Tanh, SoftmaxCrossEntropy, Activation",
     "performance.md": "shown code uses `memory`, read from the results file by a hidden block",
-    "training.md": "shown code uses names the hidden first block imports (np, Sequential, "
-    "spirals, ...); the digits timing table is printed as HTML by shown code",
 }
 
 
