@@ -28,6 +28,7 @@ import numpy as np
 
 from benchmarks.timing import calibrate, interleaved, paired_ratio
 from dense import Dense, ReLU
+from dense.layer import _descend
 
 try:
     import resource
@@ -138,10 +139,11 @@ def _limit(case: LayerCase, x, d_output, weights) -> Callable[[], object]:
     return products
 
 
-def _rung(case: LayerCase, x, d_output, weights, top: str):
+def _rung(case: LayerCase, x, d_output, weights, top: str, descend=_descend):
     """The step's arithmetic, as ``Dense`` does it, up to and including rung ``top``.
 
-    Returns the step and the parameters it updates.
+    ``descend(parameter, gradient, rate)`` is the update. Returns the step and the
+    parameters it updates.
     """
     level = RUNGS.index(top)
     bias, relu, update = level >= 1, level >= 2 and case.relu, level >= 3
@@ -158,11 +160,30 @@ def _rung(case: LayerCase, x, d_output, weights, top: str):
         if bias:
             d_b = delta.sum(axis=0, keepdims=True)
         if update:
-            W[...] -= LEARNING_RATE * d_W
-            b[...] -= LEARNING_RATE * d_b
+            descend(W, d_W, LEARNING_RATE)
+            descend(b, d_b, LEARNING_RATE)
         return a, d_x
 
     return step, (W, b)
+
+
+def _fused_descend():
+    """An SGD update in one pass, BLAS's axpy through SciPy, or None without SciPy.
+
+    NumPy has no fused multiply-subtract: ``W -= rate * dW`` reads and writes memory twice.
+    The suite times this one-pass form only to show what that costs; dense does not use it.
+    """
+    try:
+        from scipy.linalg import blas
+    except ImportError:
+        return None
+    axpy = {np.dtype("float64"): blas.daxpy, np.dtype("float32"): blas.saxpy}
+
+    def descend(parameter: np.ndarray, gradient: np.ndarray, rate: float) -> None:
+        # axpy writes y = a * x + y into y itself when y is contiguous, as parameters are.
+        axpy[parameter.dtype](gradient.ravel(), parameter.ravel(), a=-rate)
+
+    return descend
 
 
 def _torch_step(torch, case: LayerCase, x, d_output, weights):
@@ -283,7 +304,8 @@ def measure(
         ``step_over_limit`` and ``step_over_torch`` (medians of within-round ratios)
         and the same of the fastest samples (``*_min``); ``parts``, each part of
         :data:`PARTS` as a fraction of the limit (median of within-round differences
-        between neighbouring rungs); ``limit_over_torch_products``, NumPy's three
+        between neighbouring rungs); ``fused_update``, what the update part would be
+        as one fused pass (``None`` without SciPy); ``limit_over_torch_products``, NumPy's three
         products over PyTorch's; ``faults_per_step``, page faults of one call.
     """
     x, d_output, weights = case.data(rng)
@@ -292,6 +314,9 @@ def measure(
         **{rung: _rung(case, x, d_output, weights, rung)[0] for rung in case.rungs},
         "dense": _dense_step(case, x, d_output, weights)[0],
     }
+    fused = _fused_descend()
+    if fused is not None:
+        variants["fused_update"] = _rung(case, x, d_output, weights, "update", fused)[0]
     agrees = None
     if torch is not None:
         variants["torch"] = _torch_step(torch, case, x, d_output, weights)[0]
@@ -326,8 +351,11 @@ def measure(
         "torch_agrees": agrees,
         "ladder_agrees": _ladder_agrees(case, rng),
         "parts": _parts(case, samples),
+        "fused_update": None,
         "faults_per_step": {name: _faults(variants[name]) for name in ("limit", "dense")},
     }
+    if fused is not None:
+        row["fused_update"] = _added(samples, "fused_update", case.rungs[-2])
     if torch is not None:
         row["step_over_torch"] = paired_ratio(samples["dense"], samples["torch"])
         row["step_over_torch_min"] = fastest["dense"] / fastest["torch"]
@@ -337,19 +365,21 @@ def measure(
 
 
 def _parts(case: LayerCase, samples: dict[str, list[float]]) -> dict[str, float]:
-    """Each part as a fraction of the limit: the median over rounds of the difference
-    between a rung and the one below it, divided by that round's limit."""
+    """Each part, what one step up the ladder adds, as a fraction of the limit."""
     ladder = ["limit", *case.rungs, "dense"]
     added = [name for name in PARTS if name != "activation" or case.relu]
     return {
-        part: statistics.median(
-            (upper - lower) / limit
-            for upper, lower, limit in zip(
-                samples[above], samples[below], samples["limit"], strict=True
-            )
-        )
+        part: _added(samples, above, below)
         for part, below, above in zip(added, ladder[:-1], ladder[1:], strict=True)
     }
+
+
+def _added(samples: dict[str, list[float]], upper: str, lower: str) -> float:
+    """Median over rounds of (upper - lower) / limit, each round's samples side by side."""
+    return statistics.median(
+        (a - b) / limit
+        for a, b, limit in zip(samples[upper], samples[lower], samples["limit"], strict=True)
+    )
 
 
 def _faults(fn: Callable[[], object], calls: int = 5) -> float | None:

@@ -117,14 +117,16 @@ def _gap(results: dict) -> str:
                 f"{(row['step_over_limit'] - 1) * 100:.1f}",
                 *(_fmt(parts.get(name), ".1f", 100) for name in PARTS),
                 f"{sum(parts.values()) * 100:.1f}",
+                _fmt(row.get("fused_update"), ".1f", 100),
             ]
         )
     header = ["shape", "dtype", "act", "step-limit"]
-    header += [_PART_HEADERS[name] for name in PARTS] + ["sum"]
+    header += [_PART_HEADERS[name] for name in PARTS] + ["sum", "fused"]
     title = (
         "Where the step's extra time goes, % of the limit. Each part is measured inside a "
         "whole step: the products writing new arrays, then adding the bias, the ReLU and the "
-        "update one at a time, then the argument checks and Python calls of the real step."
+        "update one at a time, then the argument checks and Python calls of the real step. "
+        "Fused: the update as one pass (BLAS axpy through SciPy), which NumPy cannot express."
     )
     return "\n".join([*_wrap(title), _table(header, rows)])
 

@@ -8,6 +8,7 @@ How fast anything is depends on the machine and is not asserted here.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -83,6 +84,7 @@ def test_quick_run_times_every_layer_case(quick) -> None:
     assert cases == {(s, d, a) for s in SHAPES_QUICK for d, a in VARIANTS}
     assert len(rows) == len(cases)
     torch_ok = measured["layer_step"]["torch"].startswith("ok")
+    scipy_ok = importlib.util.find_spec("scipy") is not None
     for row in rows:
         batch, inputs, outputs = shape(row)
         assert row["flops"] == 6 * batch * inputs * outputs
@@ -90,6 +92,9 @@ def test_quick_run_times_every_layer_case(quick) -> None:
             {"activation"} if row["activation"] == "relu" else set()
         )
         expected = {"dense", "limit"} | rungs | ({"torch", "torch_products"} if torch_ok else set())
+        if scipy_ok:
+            expected.add("fused_update")
+            assert isinstance(row["fused_update"], float)
         assert set(row["seconds"]) == expected
         assert all(seconds > 0 for seconds in row["seconds"].values())
         assert row["step_over_limit"] > 0
