@@ -167,6 +167,10 @@ def _rung(case: LayerCase, x, d_output, weights, top: str, descend=_descend):
     return step, (W, b)
 
 
+def _naive(parameter: np.ndarray, gradient: np.ndarray, rate: float) -> None:
+    parameter -= rate * gradient
+
+
 def _fused_descend():
     """An SGD update in one pass, BLAS's axpy through SciPy, or None without SciPy.
 
@@ -306,7 +310,8 @@ def measure(
         :data:`PARTS` as a fraction of the limit (median of within-round differences
         between neighbouring rungs); ``fused_update``, what the update part would be
         as one fused pass (``None`` without SciPy); ``limit_over_torch_products``, NumPy's three
-        products over PyTorch's; ``faults_per_step``, page faults of one call.
+        products over PyTorch's; ``faults_per_step``, page faults of one call of the
+        limit, the step and the step with a parameter-sized update temporary.
     """
     x, d_output, weights = case.data(rng)
     variants: dict[str, Callable[[], object]] = {
@@ -352,7 +357,13 @@ def measure(
         "ladder_agrees": _ladder_agrees(case, rng),
         "parts": _parts(case, samples),
         "fused_update": None,
-        "faults_per_step": {name: _faults(variants[name]) for name in ("limit", "dense")},
+        "faults_per_step": {
+            "limit": _faults(variants["limit"]),
+            "dense": _faults(variants["dense"]),
+            # The top rung with the update as NumPy reads it, W -= rate * dW: a temporary
+            # as large as W on every step.
+            "one_temporary": _faults(_rung(case, x, d_output, weights, "update", _naive)[0]),
+        },
     }
     if fused is not None:
         row["fused_update"] = _added(samples, "fused_update", case.rungs[-2])

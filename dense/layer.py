@@ -278,14 +278,14 @@ class Dense:
         return d_output.astype(self.dtype, copy=False), rate
 
 
-def _descend(parameter: np.ndarray, gradient: np.ndarray, learning_rate: float) -> None:
-    """Take one SGD step in place, parameter -= learning_rate * gradient."""
-    # A block of rows at a time: the temporary learning_rate * block then stays in the
-    # cache. One temporary of the parameter's size would be a third array streamed through
-    # memory and, when large, fresh memory that the kernel maps and zeroes page by page.
+def _descend(parameter: np.ndarray, gradient: np.ndarray, rate: float) -> None:
+    """Take one SGD step in place, parameter -= rate * gradient."""
+    # A block of rows at a time, so the temporary rate * block stays in the cache.
+    # One temporary of the parameter's size would be a third array streamed through
+    # memory and, when large, fresh memory that the system maps page by page.
     rows = max(1, _BLOCK_BYTES // parameter[0].nbytes)
     for start in range(0, len(parameter), rows):
-        parameter[start : start + rows] -= learning_rate * gradient[start : start + rows]
+        parameter[start : start + rows] -= rate * gradient[start : start + rows]
 
 
 def chain(layers: Iterable[Dense]) -> tuple[Dense, ...]:

@@ -104,7 +104,7 @@ def test_quick_run_times_every_layer_case(quick) -> None:
             p for p in PARTS if p != "activation" or "activation" in rungs
         ]
         assert all(isinstance(part, float) for part in row["parts"].values())  # any sign
-        assert set(row["faults_per_step"]) == {"limit", "dense"}
+        assert set(row["faults_per_step"]) == {"limit", "dense", "one_temporary"}
         if torch_ok:
             assert row["step_over_torch"] > 0
             assert row["limit_over_torch_products"] > 0
