@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 import textwrap
+from collections.abc import Iterable
 from pathlib import Path
 
 from benchmarks import results as results_file
@@ -83,20 +84,18 @@ def _header(results: dict) -> str:
 
 
 def _layer_step(results: dict) -> str:
-    rows = []
-    for row in results["layer_step"]["rows"]:
+    def cells(row: dict) -> list[str]:
         s = row["seconds"]
-        rows.append(
-            [
-                *_case(row),
-                f"{s['limit'] * 1e3:.3f}",
-                f"{row['gflops']['limit']:.1f}",
-                f"{s['dense'] * 1e3:.3f}",
-                f"{row['step_over_limit']:.3f}",
-                _fmt(s.get("torch"), ".3f", 1e3),
-                _fmt(row["step_over_torch"], ".3f"),
-            ]
-        )
+        return [
+            *_case(row),
+            f"{s['limit'] * 1e3:.3f}",
+            f"{row['gflops']['limit']:.1f}",
+            f"{s['dense'] * 1e3:.3f}",
+            f"{row['step_over_limit']:.3f}",
+            _fmt(s.get("torch"), ".3f", 1e3),
+            _fmt(row["step_over_torch"], ".3f"),
+        ]
+
     header = ["shape", "dtype", "act", "limit ms", "GFLOP/s", "step ms", "step/limit"]
     header += ["torch ms", "step/torch"]
     title = (
@@ -104,22 +103,17 @@ def _layer_step(results: dict) -> str:
         "matrix products alone, into arrays allocated once; GFLOP/s is the limit's speed. "
         f"PyTorch: {results['layer_step']['torch']}."
     )
-    return "\n".join([*_wrap(title), _table(header, rows)])
+    return _section(title, header, map(cells, results["layer_step"]["rows"]))
 
 
 def _gap(results: dict) -> str:
-    rows = []
-    for row in results["layer_step"]["rows"]:
+    def cells(row: dict) -> list[str]:
         parts = row["parts"]
-        rows.append(
-            [
-                *_case(row),
-                f"{(row['step_over_limit'] - 1) * 100:.1f}",
-                *(_fmt(parts.get(name), ".1f", 100) for name in PARTS),
-                f"{sum(parts.values()) * 100:.1f}",
-                _fmt(row.get("fused_update"), ".1f", 100),
-            ]
-        )
+        gap = f"{(row['step_over_limit'] - 1) * 100:.1f}"
+        added = [_fmt(parts.get(name), ".1f", 100) for name in PARTS]
+        total = f"{sum(parts.values()) * 100:.1f}"
+        return [*_case(row), gap, *added, total, _fmt(row.get("fused_update"), ".1f", 100)]
+
     header = ["shape", "dtype", "act", "step-limit"]
     header += [_PART_HEADERS[name] for name in PARTS] + ["sum", "fused"]
     title = (
@@ -128,7 +122,7 @@ def _gap(results: dict) -> str:
         "update one at a time, then the argument checks and Python calls of the real step. "
         "Fused: the update as one pass (BLAS axpy through SciPy), which NumPy cannot express."
     )
-    return "\n".join([*_wrap(title), _table(header, rows)])
+    return _section(title, header, map(cells, results["layer_step"]["rows"]))
 
 
 def _torch(results: dict) -> str:
@@ -148,7 +142,7 @@ def _torch(results: dict) -> str:
         "NumPy's three products over PyTorch's (two BLAS libraries) and torch/its is "
         "PyTorch's step over its own three products."
     )
-    return "\n".join([*_wrap(title), _table(header, rows)])
+    return _section(title, header, rows)
 
 
 def _fixed_cost(results: dict) -> str:
@@ -162,7 +156,7 @@ def _fixed_cost(results: dict) -> str:
         for row in results["layer_step"]["fixed_cost"]
     ]
     title = "Fixed cost of a step: a 1x1x1 layer in float64, microseconds per call"
-    return "\n".join([title, _table(["act", "limit", "dense step", "torch step"], rows)])
+    return _section(title, ["act", "limit", "dense step", "torch step"], rows)
 
 
 def _training(results: dict) -> str:
@@ -182,7 +176,7 @@ def _training(results: dict) -> str:
         ]
         for row in training["rows"]
     ]
-    return "\n".join([title, _table(["library", "fit s", "test accuracy", "dense/this"], rows)])
+    return _section(title, ["library", "fit s", "test accuracy", "dense/this"], rows)
 
 
 def _memory(results: dict) -> str:
@@ -202,7 +196,7 @@ def _memory(results: dict) -> str:
     header = ["shape", "act", "grads", "fwd peak", "bwd peak", "bwd budget", "step/grads"]
     header.append("in budget")
     title = "Peak extra memory of one step (float64, tracemalloc), KiB"
-    return "\n".join([title, _table(header, rows)])
+    return _section(title, header, rows)
 
 
 def _bounds(results: dict) -> str:
@@ -228,7 +222,7 @@ def _bounds(results: dict) -> str:
         f"Worst variant per shape beside the bounds stated for a full one-thread run "
         f"(this run: {results['threads']} thread(s))"
     )
-    return "\n".join([*_wrap(title), _table(header, rows)])
+    return _section(title, header, rows)
 
 
 def _against(value: float | None, bound: float | None) -> str:
@@ -270,6 +264,10 @@ def _fmt(value: float | None, spec: str, scale: float = 1.0) -> str:
 
 def _wrap(text: str) -> list[str]:
     return textwrap.wrap(text, WIDTH)
+
+
+def _section(title: str, header: list[str], rows: Iterable[list[str]]) -> str:
+    return "\n".join([*_wrap(title), _table(header, list(rows))])
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
