@@ -53,8 +53,6 @@ PAGES = sorted(
 # code cannot reproduce the page on its own. The rewrite of each page to the conventions
 # removes it from this list; a page listed here that passes fails the run (strict xfail).
 NOT_YET_CONFORMING: dict[str, str] = {
-    "gradcheck.md": "shown code uses np and Dense, imported by a hidden block",
-    "initialization.md": "a shown proof block uses `gains`, computed by a hidden block",
     "performance.md": "shown code uses `memory`, read from the results file by a hidden block",
     "training.md": "shown code uses names the hidden first block imports (np, Sequential, "
     "spirals, ...); the digits timing table is printed as HTML by shown code",
