@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,10 @@ KATEX = REPO / "node_modules" / "katex" / "package.json"
 NPM_LOCK = (
     Path(tempfile.gettempdir()) / f"dense-npm-{hashlib.sha256(bytes(REPO)).hexdigest()[:16]}.lock"
 )
+
+
+def pytest_report_header() -> str:
+    return "dense runs on " + ", ".join(f"{name} {version(name)}" for name in ("numpy", "tqdm"))
 
 
 def mkdocs_build(site_dir: Path, docs_dir: Path | None = None) -> subprocess.Popen[str]:
