@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from importlib.metadata import version
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from filelock import FileLock
 
 REPO = Path(__file__).resolve().parent.parent
 KATEX = REPO / "node_modules" / "katex" / "package.json"
+NPM_DONE = REPO / "node_modules" / ".package-lock.json"
 # npm must not install KaTeX twice at once, whichever pytest run or worker builds first.
 NPM_LOCK = (
     Path(tempfile.gettempdir()) / f"dense-npm-{hashlib.sha256(bytes(REPO)).hexdigest()[:16]}.lock"
@@ -54,16 +56,19 @@ def build_all(*jobs: tuple[Path, Path | None], timeout: float = 900) -> list[tup
     """Run several builds side by side and return (code, log) each.
 
     On a fresh clone the first build runs `npm ci` (hooks/katex.py); any other build at the
-    same time, in this worker or another, would race on node_modules, so that first build
-    runs alone.
+    same time, in this worker or another, would race on node_modules, so the others start
+    once npm has finished: it writes node_modules/.package-lock.json last (or once the first
+    build has ended, whatever happened).
     """
-    results = []
+    procs = []
     with FileLock(NPM_LOCK):
         if not KATEX.exists():
-            results.append(finish(mkdocs_build(*jobs[0]), timeout))
+            procs.append(mkdocs_build(*jobs[0]))
             jobs = jobs[1:]
-    procs = [mkdocs_build(site, docs) for site, docs in jobs]
-    return results + [finish(proc, timeout) for proc in procs]
+            while procs[0].poll() is None and not (KATEX.exists() and NPM_DONE.exists()):
+                time.sleep(0.1)
+    procs += [mkdocs_build(site, docs) for site, docs in jobs]
+    return [finish(proc, timeout) for proc in procs]
 
 
 @pytest.fixture(scope="session")
