@@ -1,11 +1,11 @@
-"""Argument checks shared by the layer, activations and losses.
+"""Argument checks shared by the package; each message quotes what was received.
 
-Every check runs *before* any state changes, so a refused call leaves the
-object exactly as it was, and every message quotes what was received.
+Every check runs before any state changes, so a refused call leaves the object as it was.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 import operator
@@ -59,10 +59,7 @@ def finite_real(name: str, value: object, *, minimum: float | None = None) -> fl
 
 
 def real_array(name: str, value: object) -> np.ndarray:
-    """Return ``value`` as a NumPy array of real numbers, without copying arrays.
-
-    A masked array with masked entries is refused rather than read through its mask.
-    """
+    """Return ``value`` as a NumPy array of real numbers, without copying arrays."""
     if isinstance(value, np.ma.MaskedArray) and np.ma.is_masked(value):
         # np.asarray would drop the mask and read the hidden values as if they were data.
         raise ValueError(
@@ -76,6 +73,20 @@ def real_array(name: str, value: object) -> np.ndarray:
     if array.dtype.kind not in _REAL_KINDS:
         raise TypeError(f"{name} must hold real numbers, got an array of dtype {array.dtype}")
     return array
+
+
+def finite(name: str, array: np.ndarray) -> np.ndarray:
+    """Return ``array`` if it holds no NaN or infinity, else raise."""
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} holds NaN or infinite values")
+    return array
+
+
+def finite_copy(name: str, array: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Return a copy of ``array`` in ``dtype`` if every value is finite there, else raise."""
+    with np.errstate(over="ignore"):  # checked after the cast: a float16 overflows at 65504
+        copy = np.array(array, dtype=dtype)
+    return finite(name, copy)
 
 
 def float_array(name: str, value: object) -> np.ndarray:
@@ -113,10 +124,7 @@ def same_shape(name: str, value: object, shape: tuple[int, ...], of: str) -> np.
 
 
 def returned(owner: object, method: str, value: object, like: np.ndarray) -> np.ndarray:
-    """Return what ``owner.method`` returned if it has the shape and dtype of ``like``.
-
-    Checks a custom activation, which could return anything, before the layer uses it.
-    """
+    """Return what ``owner.method`` returned if it has the shape and dtype of ``like``."""
     if isinstance(value, np.ndarray) and value.shape == like.shape and value.dtype == like.dtype:
         return value  # the message below is built only on failure: it costs microseconds
     where = (
@@ -127,6 +135,25 @@ def returned(owner: object, method: str, value: object, like: np.ndarray) -> np.
         raise TypeError(f"{where}, got {type(value).__name__}")
     error = ValueError if value.shape != like.shape else TypeError
     raise error(f"{where}, got shape {value.shape} and dtype {value.dtype}")
+
+
+def instance(name: str, value: object, protocol: type) -> object:
+    """Return ``value`` if it is an instance, not a class, with the methods of ``protocol``."""
+    if isinstance(value, type):  # the class has the methods too, but they need an instance
+        raise TypeError(
+            f"{name} must be an instance such as {value.__name__}(), got the class {value.__name__}"
+        )
+    if not isinstance(value, protocol):
+        methods = " and ".join(_signature(protocol, method) for method in ("forward", "backward"))
+        raise TypeError(
+            f"{name} must have {methods} methods, got {value!r} of type {type(value).__name__}"
+        )
+    return value
+
+
+def _signature(protocol: type, method: str) -> str:
+    parameters = list(inspect.signature(getattr(protocol, method)).parameters)[1:]  # not self
+    return f"{method}({', '.join(parameters)})"
 
 
 def cached(owner: object, value: np.ndarray | None, needs: str) -> np.ndarray:

@@ -1,67 +1,82 @@
 r"""Gradient checking: compare analytic gradients with central finite differences.
 
-For a scalar function \( f \) of an array \( x \), each partial derivative is
-estimated by
-
-\[ \frac{\partial f}{\partial x_i} \approx
-   \frac{f(x + h e_i) - f(x - h e_i)}{2h}, \]
-
-whose error shrinks like \( h^2 \) (the one-sided difference only like
-\( h \)). Analytic and numerical gradients \( a, n \) are compared by the
-relative error \( \lVert a - n\rVert / \max(\lVert a\rVert + \lVert n\rVert,
-\epsilon) \): in float64 a correct gradient gives about ``1e-10``, and
-anything above ``1e-7`` points at a bug.
+Each partial derivative of a scalar function \( f \) is estimated by
+\( \partial f/\partial x_i \approx (f(x + h e_i) - f(x - h e_i))/(2h) \), whose error
+shrinks like \( h^2 \). The analytic gradient \( g_\text{an} \) and the estimate
+\( g_\text{fd} \) are compared by their relative error \( e \) (``relative_error``), read
+with the one table ``THRESHOLDS``.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
+import math
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
 from dense import _validation as check
+from dense.activations import Activation
 from dense.layer import Dense
 
-__all__ = ["LayerCheck", "check_layer", "numerical_gradient", "relative_error"]
+__all__ = [
+    "THRESHOLDS",
+    "ActivationCheck",
+    "GradientCheck",
+    "LayerCheck",
+    "check_activation",
+    "check_layer",
+    "numerical_gradient",
+    "relative_error",
+    "verdict",
+]
 
-_TINY = 1e-300  # only guards 0/0 when both gradients are exactly zero
+THRESHOLDS: tuple[tuple[float, str], ...] = (
+    (1e-7, "correct"),
+    (1e-2, "suspicious: a kink within h, float32 arithmetic or a poor h; else a bug"),
+    (math.inf, "wrong: a bug, or a kink hit squarely"),
+)
+"""How to read a relative error e of a float64 check with h = 1e-6, one row per verdict.
+
+Each row is (upper bound, verdict); e gets the verdict of the first row with e < bound.
+"""
+
+
+def verdict(error: float) -> str:
+    """Return the verdict of THRESHOLDS for a relative error (NaN reads as wrong)."""
+    return next((text for bound, text in THRESHOLDS if error < bound), THRESHOLDS[-1][1])
 
 
 def numerical_gradient(
     f: Callable[[np.ndarray], float], x: np.ndarray, *, h: float = 1e-6
 ) -> np.ndarray:
-    r"""Estimate \( \partial f/\partial x \) by central differences.
+    r"""Estimate the gradient of f at x by central differences, one element at a time.
 
-    ``x`` is perturbed in place, one element at a time, and every element is
-    restored to its exact original value afterwards, even if ``f`` raises.
+    ``x`` is perturbed in place, where ``f`` must read it (a closure over an earlier copy
+    sees no change and gives zeros), and every element is restored exactly, even if ``f``
+    raises.
 
     Parameters
     ----------
     f : callable
-        ``f(x) -> float``; it must read ``x`` when called (not a copy made
-        earlier), since that is where the perturbation happens. A closure
-        over a copy would see no change and return an all-zero gradient.
+        ``f(x) -> float``.
     x : numpy.ndarray
-        A floating array of any shape. Use float64: in float32 the rounding
-        error of \( f \) divided by \( 2h \) swamps the estimate.
+        A writeable floating array of any shape; use float64.
     h : float, default 1e-6
-        The step. \( 10^{-6} \) balances truncation error (\( \sim h^2 \))
-        against rounding error (\( \sim 10^{-16}/h \)) in float64.
+        The step.
 
     Returns
     -------
     numpy.ndarray
-        The estimated gradient, shape and dtype of ``x``.
+        \( g_\text{fd} \), shape and dtype of ``x``.
 
     Raises
     ------
     TypeError
-        If ``x`` is not a floating NumPy array or ``f`` does not return a
-        real number.
+        If ``x`` is not a floating NumPy array or ``f`` does not return a real number.
     ValueError
-        If ``h`` is not a positive finite number, or ``x`` is read-only.
+        If ``h`` is not positive and finite, or ``x`` is read-only.
 
     Examples
     --------
@@ -97,12 +112,15 @@ def numerical_gradient(
 
 
 def relative_error(analytic: np.ndarray, numerical: np.ndarray) -> float:
-    r"""Return \( \lVert a - n\rVert / \max(\lVert a\rVert + \lVert n\rVert, \epsilon) \).
+    r"""Return ||g_an - g_fd|| / (||g_an|| + ||g_fd||), the norm-wise relative error.
 
-    This is the CS231n relative error, taken over whole arrays (Frobenius
-    norms) rather than element by element: an element that is nearly zero
-    in both gradients would otherwise turn harmless rounding noise into a
-    large ratio.
+    \( e = \lVert g_\text{an} - g_\text{fd}\rVert / (\lVert g_\text{an}\rVert +
+    \lVert g_\text{fd}\rVert) \) over whole arrays (Frobenius norms), the form of the
+    gradient-checking exercise of Andrew Ng's Deep Learning Specialization; CS231n's notes
+    compare element by element, \( |g_\text{an} - g_\text{fd}| /
+    \max(|g_\text{an}|, |g_\text{fd}|) \) per entry. By the triangle
+    inequality \( e \le 1 \), with \( e = 1 \) exactly when the two point in opposite
+    directions or one of them is zero (a sign error, or a forgotten all-zero gradient).
 
     Parameters
     ----------
@@ -112,7 +130,7 @@ def relative_error(analytic: np.ndarray, numerical: np.ndarray) -> float:
     Returns
     -------
     float
-        ``0.0`` when both are exactly zero, otherwise a number in ``[0, 1]``.
+        In ``[0, 1]``; ``0.0`` when both are exactly zero.
 
     Raises
     ------
@@ -121,55 +139,97 @@ def relative_error(analytic: np.ndarray, numerical: np.ndarray) -> float:
 
     Examples
     --------
-    >>> relative_error([1.0, 2.0], [1.0, 2.0])
-    0.0
     >>> round(relative_error([1.0], [1.1]), 4)
     0.0476
+    >>> relative_error([1.0, 2.0], [0.0, 0.0])
+    1.0
     """
     a = check.real_array("analytic", analytic).astype(np.float64)
     n = check.same_shape("numerical", numerical, a.shape, "analytic").astype(np.float64)
-    scale = max(float(np.linalg.norm(a) + np.linalg.norm(n)), _TINY)
-    return float(np.linalg.norm(a - n) / scale)
+    # e does not change when both are divided by their largest entry, and then no square
+    # in a norm can underflow (gradients below 1e-154) or overflow.
+    largest = max(np.max(np.abs(a), initial=0.0), np.max(np.abs(n), initial=0.0))
+    if largest == 0:
+        return 0.0
+    a, n = a / largest, n / largest
+    return float(np.linalg.norm(a - n) / (np.linalg.norm(a) + np.linalg.norm(n)))
 
 
-@dataclass(frozen=True)
-class LayerCheck:
-    """Relative errors of a layer's three gradients, from [`check_layer`][dense.check_layer].
+class GradientCheck:
+    """Relative errors by gradient name, each with its verdict from THRESHOLDS."""
+
+    def errors(self) -> dict[str, float]:
+        """Return the relative error of each gradient, by the name of its field."""
+        return {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+
+    @property
+    def max_error(self) -> float:
+        """The largest relative error (NaN if any is NaN)."""
+        return float(np.max(list(self.errors().values())))
+
+    def __str__(self) -> str:
+        return "\n".join(f"{name:9} {e:.1e}  {verdict(e)}" for name, e in self.errors().items())
+
+    def assert_correct(self) -> None:
+        """Raise AssertionError naming each gradient whose relative error is not below 1e-7."""
+        bound = THRESHOLDS[0][0]
+        wrong = [name for name, error in self.errors().items() if not error < bound]
+        if wrong:
+            raise AssertionError(
+                f"{' and '.join(wrong)} not correct (relative error must be below {bound:g}):"
+                f"\n{self}"
+            )
+
+
+@dataclasses.dataclass(frozen=True)
+class LayerCheck(GradientCheck):
+    r"""The relative errors of a layer's three gradients, as check_layer returns them.
 
     Attributes
     ----------
     d_input, d_weights, d_biases : float
-        Relative error of \\( \\partial L/\\partial x \\), \\( \\partial L/\\partial W \\)
-        and \\( \\partial L/\\partial b \\).
+        Relative error of \( \partial L/\partial x \), \( \partial L/\partial W \) and
+        \( \partial L/\partial b \).
+
+    Examples
+    --------
+    >>> result = LayerCheck(d_input=3e-11, d_weights=2e-11, d_biases=0.6)
+    >>> print(result)
+    d_input   3.0e-11  correct
+    d_weights 2.0e-11  correct
+    d_biases  6.0e-01  wrong: a bug, or a kink hit squarely
+    >>> result.assert_correct()  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    AssertionError: d_biases not correct (relative error must be below 1e-07):
+    ...
     """
 
     d_input: float
     d_weights: float
     d_biases: float
 
-    @property
-    def max_error(self) -> float:
-        """The largest of the three relative errors."""
-        return max(self.d_input, self.d_weights, self.d_biases)
+
+@dataclasses.dataclass(frozen=True)
+class ActivationCheck(GradientCheck):
+    r"""The relative error of an activation's backward, as check_activation returns it.
+
+    Attributes
+    ----------
+    d_z : float
+        Relative error of \( \partial L/\partial z \).
+    """
+
+    d_z: float
 
 
 def check_layer(
     layer: Dense, x: np.ndarray, d_output: np.ndarray, *, h: float = 1e-6
 ) -> LayerCheck:
-    r"""Check a layer's ``backward`` against finite differences, leaving the layer untouched.
+    r"""Check a layer's backward against finite differences, leaving the layer untouched.
 
-    The upstream gradient \( G \) = ``d_output`` is the gradient of the
-    scalar \( L = \sum_{nj} \text{output}_{nj}\, G_{nj} \), so the check
-    differentiates that \( L \) numerically with respect to \( x \),
-    \( W \) and \( b \), and compares with what ``backward`` returns and
-    stores. All work happens on a float64 deep copy of the layer, so the
-    layer's parameters, saved input and activation state stay as they were;
-    it checks the formulas, not float32 rounding.
-
-    Near a kink the check is meaningless: a finite difference that
-    straddles \( z = 0 \) of a ReLU measures neither slope. A fresh layer
-    (zero biases) fed an all-zero row puts every \( z \) of that row exactly
-    on the kink, so use inputs with no such rows, or nonzero biases.
+    It differentiates \( L = \sum_{s,j} a_{sj} G_{sj} \), whose \( \partial L/\partial a \)
+    is ``d_output`` \( = G \), on a float64 deep copy of the layer. Inputs that put a ReLU's
+    \( z \) within \( h \) of its kink make the finite difference meaningless.
 
     Parameters
     ----------
@@ -178,21 +238,19 @@ def check_layer(
     x : array_like, shape (batch, input_size)
         The input at which to check.
     d_output : array_like, shape (batch, output_size)
-        The upstream gradient \( \partial L/\partial\,\text{output} \).
+        The upstream gradient \( G = \partial L/\partial a \).
     h : float, default 1e-6
         The finite-difference step.
 
     Returns
     -------
     LayerCheck
-        The relative error of ``d_input``, ``d_weights`` and ``d_biases``.
+        The relative errors; ``print`` it or call ``assert_correct()``.
 
     Raises
     ------
-    TypeError
-        If ``layer`` is not a [`Dense`][dense.Dense] or an array is not real.
-    ValueError
-        If ``x`` or ``d_output`` has the wrong shape.
+    TypeError, ValueError
+        If ``layer`` is not a ``Dense``, or an array is not real or has the wrong shape.
 
     Examples
     --------
@@ -200,20 +258,18 @@ def check_layer(
     >>> from dense import Dense, Tanh
     >>> rng = np.random.default_rng(0)
     >>> layer = Dense(4, 3, activation=Tanh(), rng=rng)
-    >>> result = check_layer(layer, rng.normal(size=(5, 4)), rng.normal(size=(5, 3)))
-    >>> result.max_error < 1e-7
-    True
+    >>> check_layer(layer, rng.normal(size=(5, 4)), rng.normal(size=(5, 3))).assert_correct()
     """
     if not isinstance(layer, Dense):
         raise TypeError(f"layer must be a dense.Dense, got {type(layer).__name__}")
-    probe = copy.deepcopy(layer)
-    probe.dtype = np.dtype(np.float64)
-    probe.weights = probe.weights.astype(np.float64)
-    probe.biases = probe.biases.astype(np.float64)
     x = check.matrix("x", x, columns=layer.input_size).astype(np.float64)
     upstream = check.same_shape(
         "d_output", d_output, (x.shape[0], layer.output_size), "(batch, output_size)"
     ).astype(np.float64)
+    probe = copy.deepcopy(layer)
+    probe.dtype = np.dtype(np.float64)
+    probe.weights = probe.weights.astype(np.float64)
+    probe.biases = probe.biases.astype(np.float64)
 
     def loss(_: np.ndarray) -> float:
         return float(np.sum(probe.forward(x) * upstream))
@@ -225,3 +281,58 @@ def check_layer(
         d_weights=relative_error(probe.d_weights, numerical_gradient(loss, probe.weights, h=h)),
         d_biases=relative_error(probe.d_biases, numerical_gradient(loss, probe.biases, h=h)),
     )
+
+
+def check_activation(
+    activation: Activation, z: np.ndarray, d_output: np.ndarray, *, h: float = 1e-6
+) -> ActivationCheck:
+    r"""Check an activation's backward against finite differences, on a copy of it.
+
+    ``backward(d_output)`` must be the gradient of \( L = \sum_{s,j} f(z)_{sj} G_{sj} \)
+    with respect to \( z \), computed here in float64.
+
+    Parameters
+    ----------
+    activation : Activation
+        An instance with ``forward(z)`` and ``backward(d_output)``, built in or your own.
+    z, d_output : array_like, shape (batch, units)
+        The pre-activations at which to check, and \( G = \partial L/\partial a \).
+    h : float, default 1e-6
+        The finite-difference step.
+
+    Returns
+    -------
+    ActivationCheck
+        ``print`` it, or call ``assert_correct()``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``activation`` is a class or lacks a method, an array is not real or has the
+        wrong shape, or a method returns something other than what it was given.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> class Square:
+    ...     def forward(self, z):
+    ...         self.z = z
+    ...         return z**2
+    ...     def backward(self, d_output):
+    ...         return d_output * self.z  # forgot the factor 2
+    >>> rng = np.random.default_rng(0)
+    >>> result = check_activation(Square(), rng.normal(size=(3, 2)), rng.normal(size=(3, 2)))
+    >>> round(result.d_z, 6)  # the analytic gradient is half the true one: e = 1/3
+    0.333333
+    """
+    probe = copy.deepcopy(check.instance("activation", activation, Activation))
+    z = check.matrix("z", z).astype(np.float64)
+    upstream = check.same_shape("d_output", d_output, z.shape, "z").astype(np.float64)
+
+    def loss(_: np.ndarray) -> float:
+        a = check.returned(probe, "forward", probe.forward(z), z)
+        return float(np.sum(a * upstream))
+
+    loss(z)  # the forward pass that backward differentiates
+    d_z = check.returned(probe, "backward", probe.backward(upstream), upstream)
+    return ActivationCheck(d_z=relative_error(d_z, numerical_gradient(loss, z, h=h)))

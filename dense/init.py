@@ -1,7 +1,22 @@
-r"""Weight initializers: how the layer draws \( W \) before training.
+r"""Weight initializers: how a layer draws its weights W before training.
 
-An initializer is a function ``(rng, shape) -> array``. The layer looks the
-built-in ones up by name and accepts any callable of that form.
+An initializer is a function ``(rng, shape) -> array``: it takes a
+``numpy.random.Generator`` and ``shape = (input_size, output_size)`` and returns float64
+weights of that shape. The layer looks the built-in ones up by name in ``INITIALIZERS`` and
+accepts any callable of that form. Each draws \( W_{ij} \sim \mathcal{N}(0, \text{std}^2) \):
+
+| name | std | keeps the variance steady through depth |
+|---|---|---|
+| `"seed"` | \( 0.1 \) | nothing: the original `randn * 0.1` |
+| `"xavier"` | \( \sqrt{2/(n_\text{in} + n_\text{out})} \) | both ways, for tanh-like layers |
+| `"he"` | \( \sqrt{2/n_\text{in}} \) | activations, for ReLU layers |
+
+Examples
+--------
+>>> import numpy as np
+>>> w = he(np.random.default_rng(0), (200, 300))
+>>> w.shape, bool(abs(w.std() - np.sqrt(2 / 200)) < 0.005)
+((200, 300), True)
 """
 
 from __future__ import annotations
@@ -16,84 +31,20 @@ Initializer = Callable[[np.random.Generator, tuple[int, int]], np.ndarray]
 
 
 def seed(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
-    r"""Draw \( W_{ij} \sim \mathcal{N}(0, 0.1^2) \), the seed's ``randn * 0.1``.
-
-    Parameters
-    ----------
-    rng : numpy.random.Generator
-        The source of randomness.
-    shape : tuple of int
-        ``(input_size, output_size)``.
-
-    Returns
-    -------
-    numpy.ndarray
-        Float64 weights of shape ``(input_size, output_size)``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> seed(np.random.default_rng(0), (2, 3)).shape
-    (2, 3)
-    """
+    """Draw weights with std 0.1, the original randn * 0.1 (see the module description)."""
     return rng.standard_normal(shape) * 0.1
 
 
 def xavier(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
-    r"""Glorot (Xavier) normal, \( W_{ij} \sim \mathcal{N}(0, 2/(n_\text{in} + n_\text{out})) \).
-
-    Keeps the variance of activations and of gradients roughly constant
-    through layers with tanh-like activations.
-
-    Parameters
-    ----------
-    rng : numpy.random.Generator
-        The source of randomness.
-    shape : tuple of int
-        ``(input_size, output_size)``.
-
-    Returns
-    -------
-    numpy.ndarray
-        Float64 weights of shape ``(input_size, output_size)``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> w = xavier(np.random.default_rng(0), (300, 100))
-    >>> bool(abs(w.std() - np.sqrt(2 / 400)) < 0.005)
-    True
-    """
+    """Draw Glorot (Xavier) normal weights, std sqrt(2 / (n_in + n_out))."""
     fan_in, fan_out = shape
     return rng.standard_normal(shape) * np.sqrt(2.0 / (fan_in + fan_out))
 
 
 def he(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
-    r"""He (Kaiming) normal, \( W_{ij} \sim \mathcal{N}(0, 2/n_\text{in}) \).
-
-    The factor 2 makes up for ReLU zeroing half of its inputs, so the
-    activation variance stays constant through ReLU layers.
-
-    Parameters
-    ----------
-    rng : numpy.random.Generator
-        The source of randomness.
-    shape : tuple of int
-        ``(input_size, output_size)``.
-
-    Returns
-    -------
-    numpy.ndarray
-        Float64 weights of shape ``(input_size, output_size)``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> w = he(np.random.default_rng(0), (200, 300))
-    >>> bool(abs(w.std() - np.sqrt(2 / 200)) < 0.005)
-    True
-    """
+    """Draw He (Kaiming) normal weights, std sqrt(2 / n_in)."""
     return rng.standard_normal(shape) * np.sqrt(2.0 / shape[0])
 
 
 INITIALIZERS: dict[str, Initializer] = {"seed": seed, "xavier": xavier, "he": he}
+"""The built-in initializers by name, as ``Dense(..., init=name)`` finds them."""

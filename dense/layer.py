@@ -1,4 +1,4 @@
-r"""The fully connected layer: \( z = xW + b \), an optional activation, and its gradients."""
+"""The fully connected layer: z = xW + b, an optional activation, and its gradients."""
 
 from __future__ import annotations
 
@@ -17,49 +17,32 @@ __all__ = ["Dense", "chain"]
 
 
 class Dense:
-    r"""A fully connected layer trained by plain stochastic gradient descent.
+    r"""A fully connected layer, a = f(xW + b), trained by plain stochastic gradient descent.
 
-    The forward pass maps a batch \( x \) of shape ``(batch, input_size)`` to
-
-    \[ z = xW + b, \qquad \text{output} = f(z), \]
-
-    with weights \( W \) of shape ``(input_size, output_size)``, biases
-    \( b \) of shape ``(1, output_size)`` broadcast over the batch, and \( f \)
-    the activation (the identity when ``activation`` is ``None``). The
-    backward pass receives \( \partial L/\partial\,\text{output} \), forms
-    \( \delta = \partial L/\partial z \) through the activation, and computes
-
-    \[ \frac{\partial L}{\partial W} = x^\top \delta, \qquad
-       \frac{\partial L}{\partial b} = \sum_{n} \delta_{n}, \qquad
-       \frac{\partial L}{\partial x} = \delta W^\top, \]
-
-    then takes one SGD step \( W \leftarrow W - \eta\,\partial L/\partial W \),
+    ``forward`` maps a batch \( x \) of shape ``(batch, input_size)`` to
+    \( a = f(z) \), \( z = xW + b \) (\( f \) the identity without an activation).
+    ``backward`` receives \( G = \partial L/\partial a \), forms
+    \( \delta = \partial L/\partial z \) through the activation, keeps
+    \( \partial L/\partial W = x^\top\delta \) and
+    \( \partial L/\partial b = \mathbf{1}^\top\delta \), returns
+    \( \partial L/\partial x = \delta W^\top \) and steps
+    \( W \leftarrow W - \eta\,\partial L/\partial W \),
     \( b \leftarrow b - \eta\,\partial L/\partial b \).
 
     Parameters
     ----------
-    input_size : int
-        Number of input features, the width of \( x \).
-    output_size : int
-        Number of units, the width of \( z \).
+    input_size, output_size : int
+        \( n_\text{in} \), the width of \( x \), and \( n_\text{out} \), the number of units.
     activation : Activation, optional
-        An object with ``forward(z)`` and ``backward(d_output)``, such as
-        [`ReLU`][dense.ReLU]. The layer keeps its own deep copy, because an
-        activation saves its output between the two passes: one
-        instance shared by two layers would hand the first layer the second
-        layer's values.
+        An instance with ``forward(z)`` and ``backward(d_output)``, such as ``ReLU()``. The
+        layer keeps its own deep copy: an activation saves its output between the two passes.
     init : {"seed", "xavier", "he"} or callable, default "seed"
-        How to draw \( W \): ``"seed"`` is ``randn * 0.1`` as in the original
-        derivation, ``"xavier"`` has standard deviation
-        \( \sqrt{2/(n_\text{in}+n_\text{out})} \), ``"he"`` has
-        \( \sqrt{2/n_\text{in}} \). A callable is called as
-        ``init(rng, (input_size, output_size))`` and must return that shape.
+        How to draw \( W \) (see ``dense.init``); a callable is called as
+        ``init(rng, (input_size, output_size))``.
     rng : None, int or numpy.random.Generator, optional
-        Source of the initial weights. The same integer seed gives the same
-        weights; ``None`` draws fresh entropy.
+        Source of the initial weights; the same seed gives the same weights.
     dtype : float dtype, default numpy.float64
-        Dtype of the parameters, outputs and gradients. Inputs of any real
-        dtype are converted to it.
+        Dtype of parameters, outputs and gradients; inputs of any real dtype are converted.
 
     Attributes
     ----------
@@ -68,41 +51,29 @@ class Dense:
     biases : numpy.ndarray
         \( b \), shape ``(1, output_size)``, zeros at first, updated in place.
     input : numpy.ndarray or None
-        The \( x \) of the last ``forward`` call, kept for
-        \( \partial L/\partial W = x^\top\delta \). It is a *reference* to the
-        caller's array when that array already has the layer's dtype, so no
-        batch is copied; writing into that array before ``backward`` changes
-        the gradient.
+        The \( x \) of the last ``forward``: a reference to the caller's array when it
+        already has the layer's dtype, so writing into it before ``backward`` changes
+        \( \partial L/\partial W \).
     output : numpy.ndarray or None
-        The last output, shape ``(batch, output_size)``.
+        The last output \( a \), shape ``(batch, output_size)``.
     d_weights, d_biases : numpy.ndarray or None
-        The gradients of the last ``backward`` call, kept for inspection.
+        \( \partial L/\partial W \) and \( \partial L/\partial b \) of the last ``backward``.
 
     Raises
     ------
-    TypeError
-        If a size is not an integer, ``activation`` is a class rather than an
-        instance or lacks ``forward`` or ``backward``, ``init`` is neither a
-        string nor a callable, ``rng`` is of the wrong type, or ``dtype`` is
-        not a floating dtype.
-    ValueError
-        If a size is not positive, ``init`` names no known initializer, or a
-        custom initializer returns the wrong shape or values that are not
-        finite in ``dtype``.
+    TypeError, ValueError
+        If an argument has the wrong type or value (``activation`` a class, a size not
+        positive, ``init`` unknown or returning another shape or non-finite values).
 
     Examples
     --------
     >>> import numpy as np
     >>> from dense import Dense, ReLU
     >>> layer = Dense(3, 2, activation=ReLU(), rng=0)
-    >>> layer
-    Dense(3, 2, activation=ReLU())
-    >>> x = np.ones((4, 3))
-    >>> layer.forward(x).shape
+    >>> layer.forward(np.ones((4, 3))).shape
     (4, 2)
-    >>> d_input = layer.backward(np.ones((4, 2)), learning_rate=0.1)
-    >>> d_input.shape, layer.d_weights.shape, layer.d_biases.shape
-    ((4, 3), (3, 2), (1, 2))
+    >>> layer.backward(np.ones((4, 2)), learning_rate=0.1).shape
+    (4, 3)
     """
 
     def __init__(
@@ -115,21 +86,84 @@ class Dense:
         rng: int | np.random.Generator | None = None,
         dtype: DTypeLike = np.float64,
     ) -> None:
-        self.input_size = check.positive_int("input_size", input_size)
-        self.output_size = check.positive_int("output_size", output_size)
-        self.dtype = _float_dtype(dtype)
-        self.activation = _own_copy(activation)
+        shape = (
+            check.positive_int("input_size", input_size),
+            check.positive_int("output_size", output_size),
+        )
+        dtype = _float_dtype(dtype)
+        activation = _own_copy(activation)
+        weights = _draw(init, check.generator(rng), shape, dtype)
+        self._become(weights, np.zeros((1, shape[1]), dtype=dtype), activation, init)
+
+    @classmethod
+    def from_parameters(
+        cls,
+        weights: np.ndarray,
+        biases: np.ndarray,
+        activation: Activation | None = None,
+        *,
+        init: str | None = None,
+    ) -> Dense:
+        r"""Build a layer from given weights and biases (copied), drawing nothing.
+
+        Parameters
+        ----------
+        weights : array_like, shape (input_size, output_size)
+            \( W \), of a floating dtype, which becomes the layer's dtype.
+        biases : array_like, shape (1, output_size)
+            \( b \), converted to the dtype of ``weights``.
+        activation : Activation, optional
+            As for the constructor.
+        init : str or None, default None
+            Only recorded: the name of the initializer the weights once came from.
+
+        Returns
+        -------
+        Dense
+            A new layer with copies of ``weights`` and ``biases``.
+
+        Raises
+        ------
+        TypeError, ValueError
+            If ``weights`` is not a 2-D float array, ``biases`` has another shape, a value
+            is NaN or infinite, or ``activation`` is not an instance with both methods.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> Dense.from_parameters(np.ones((3, 2), dtype=np.float32), np.zeros((1, 2)))
+        Dense(3, 2, dtype=float32)
+        """
+        weights = check.matrix("weights", weights)
+        if weights.dtype.kind != "f":
+            raise TypeError(f"weights must hold floats, got dtype {weights.dtype}")
+        biases = check.same_shape("biases", biases, (1, weights.shape[1]), "(1, output_size)")
+        weights = check.finite_copy("weights", weights, weights.dtype)
+        biases = check.finite_copy("biases", biases, weights.dtype)
+        layer = cls.__new__(cls)
+        layer._become(weights, biases, _own_copy(activation), init)
+        return layer
+
+    def _become(
+        self, weights: np.ndarray, biases: np.ndarray, activation: Activation | None, init: object
+    ) -> None:
+        self.input_size, self.output_size = weights.shape
+        self.dtype = weights.dtype
+        self.activation = activation
         self.init = init
-        shape = (self.input_size, self.output_size)
-        self.weights = _draw(init, check.generator(rng), shape, self.dtype)
-        self.biases = np.zeros((1, self.output_size), dtype=self.dtype)
+        self.weights = weights
+        self.biases = biases
         self.input: np.ndarray | None = None
         self.output: np.ndarray | None = None
         self.d_weights: np.ndarray | None = None
         self.d_biases: np.ndarray | None = None
 
     def forward(self, input: np.ndarray) -> np.ndarray:
-        r"""Compute \( f(xW + b) \) for a batch and remember \( x \) for ``backward``.
+        r"""Compute the output f(xW + b) of a batch and keep x for backward.
+
+        NaN and infinity are not refused (a check would slow every call): they reach the
+        output rows of the samples that hold them, as in PyTorch, and NumPy may warn.
+        ``Sequential.fit`` checks its data once, up front.
 
         Parameters
         ----------
@@ -139,17 +173,14 @@ class Dense:
         Returns
         -------
         numpy.ndarray
-            The output, shape ``(batch, output_size)``, in the layer's dtype.
+            \( a \), shape ``(batch, output_size)``, in the layer's dtype.
 
         Raises
         ------
-        TypeError
-            If ``input`` does not hold real numbers, or a custom activation
-            returns something other than an array of ``z``'s dtype.
-        ValueError
-            If ``input`` is not 2-D, has not ``input_size`` columns or has
-            masked entries, or a custom activation returns another shape. The
-            message says how to reshape a single sample. Nothing is saved then.
+        TypeError, ValueError
+            If ``input`` is not a real 2-D array with ``input_size`` columns, or a custom
+            activation returns something other than an array of ``z``'s shape and dtype.
+            Nothing is kept then.
 
         Examples
         --------
@@ -169,25 +200,17 @@ class Dense:
         return output
 
     def backward(self, d_output: np.ndarray, learning_rate: float) -> np.ndarray:
-        r"""Backpropagate \( \partial L/\partial\,\text{output} \), then take one SGD step.
+        r"""Backpropagate d_output = dL/da, keep dL/dW and dL/db, then take one SGD step.
 
-        With \( \delta = \partial L/\partial z \) (the upstream gradient passed
-        back through the activation), the gradients are
-        \( \partial L/\partial W = x^\top\delta \) of shape
-        ``(input_size, output_size)``, \( \partial L/\partial b = \sum_n
-        \delta_n \) of shape ``(1, output_size)``, and
-        \( \partial L/\partial x = \delta W^\top \) of shape
-        ``(batch, input_size)``. The last is computed with the weights
-        *before* the update, since those produced the output being
-        differentiated.
+        \( \partial L/\partial x = \delta W^\top \) uses the weights from before the step,
+        since those produced the output being differentiated.
 
         Parameters
         ----------
         d_output : array_like, shape (batch, output_size)
-            \( \partial L/\partial\,\text{output} \) for the last ``forward``.
+            \( G = \partial L/\partial a \) for the last ``forward``.
         learning_rate : float
-            The step size \( \eta \ge 0 \). With ``0`` the gradients are
-            computed and kept, and the parameters are left untouched.
+            The step size \( \eta \ge 0 \); with ``0`` the parameters stay as they are.
 
         Returns
         -------
@@ -198,14 +221,10 @@ class Dense:
         ------
         RuntimeError
             If ``forward`` has not been called.
-        TypeError
-            If ``d_output`` does not hold real numbers, ``learning_rate``
-            is not a real number, or a custom activation's ``backward``
-            returns something other than an array of the layer's dtype.
-        ValueError
-            If ``d_output`` does not have the shape of the last output,
-            ``learning_rate`` is negative, NaN or infinite, or a custom
-            activation's ``backward`` returns another shape. Nothing changes then.
+        TypeError, ValueError
+            If ``d_output`` is not real or not of the last output's shape, ``learning_rate``
+            is not a finite number >= 0, or a custom activation's ``backward`` returns
+            something other than what it was given. Nothing changes then.
 
         Examples
         --------
@@ -249,7 +268,7 @@ class Dense:
 
 
 def chain(layers: Iterable[Dense]) -> tuple[Dense, ...]:
-    """Return ``layers`` as a tuple after checking they can run one after another.
+    """Return layers as a tuple after checking that they can run one after another.
 
     Parameters
     ----------
@@ -266,9 +285,9 @@ def chain(layers: Iterable[Dense]) -> tuple[Dense, ...]:
     TypeError
         If ``layers`` is not iterable or holds something other than a ``Dense``.
     ValueError
-        If ``layers`` is empty, a layer's ``output_size`` differs from the next
-        layer's ``input_size``, or one layer object appears twice (it would
-        overwrite its own saved input).
+        If ``layers`` is empty, a layer's ``output_size`` differs from the next one's
+        ``input_size``, or one layer object appears twice (it would overwrite its own
+        saved input).
 
     Examples
     --------
@@ -289,8 +308,8 @@ def chain(layers: Iterable[Dense]) -> tuple[Dense, ...]:
     for k, (a, b) in enumerate(itertools.pairwise(layers)):
         if a.output_size != b.input_size:
             raise ValueError(
-                f"layers do not chain: layers[{k}] has output_size {a.output_size} but "
-                f"layers[{k + 1}] has input_size {b.input_size}"
+                f"layers do not chain: layers[{k}] has output_size {a.output_size!r} but "
+                f"layers[{k + 1}] has input_size {b.input_size!r}"
             )
     for k, layer in enumerate(layers):
         first = next(i for i, other in enumerate(layers) if other is layer)
@@ -315,17 +334,7 @@ def _float_dtype(dtype: DTypeLike) -> np.dtype:
 def _own_copy(activation: Activation | None) -> Activation | None:
     if activation is None:
         return None
-    if isinstance(activation, type):  # the class has the methods too, but they need an instance
-        raise TypeError(
-            f"activation must be an instance such as {activation.__name__}(), "
-            f"got the class {activation.__name__}"
-        )
-    if not isinstance(activation, Activation):
-        raise TypeError(
-            "activation must have forward(z) and backward(d_output) methods, "
-            f"got {activation!r} of type {type(activation).__name__}"
-        )
-    return copy.deepcopy(activation)
+    return copy.deepcopy(check.instance("activation", activation, Activation))
 
 
 def _draw(
@@ -341,8 +350,4 @@ def _draw(
     weights = check.real_array("init(rng, shape)", init(rng, shape))
     if weights.shape != shape:
         raise ValueError(f"init(rng, shape) must return shape {shape}, got {weights.shape}")
-    with np.errstate(over="ignore"):  # checked after the cast: a float16 overflows at 65504
-        weights = weights.astype(dtype)
-    if not np.all(np.isfinite(weights)):
-        raise ValueError(f"init(rng, shape) returned NaN or infinite weights (in {dtype.name})")
-    return weights
+    return check.finite_copy(f"init(rng, shape), cast to {dtype.name},", weights, dtype)

@@ -1,6 +1,6 @@
-"""Save and load a stack of layers as one ``.npz`` file, without pickle.
+"""Save and load a stack of layers as one .npz file, without pickle.
 
-The file is an ordinary NumPy ``.npz`` archive (a zip of ``.npy`` arrays):
+The file is a NumPy ``.npz`` archive (an uncompressed zip of ``.npy`` arrays):
 
 * ``architecture``: a 0-d string array holding JSON text, e.g.
   ``{"format": "dense.Sequential", "version": 1, "layers": [{"input_size": 64,
@@ -8,17 +8,19 @@ The file is an ordinary NumPy ``.npz`` archive (a zip of ``.npy`` arrays):
   "init": "he", "dtype": "float64"}]}``;
 * ``weights_0``, ``biases_0``, ``weights_1``, ... : the parameters of each layer.
 
-Nothing in the file is ever executed: arrays are read with
-``allow_pickle=False``, and activations are rebuilt from an explicit registry of
-the built-in classes, never by importing a name found in the file. Writing goes
-to a temporary file in the same folder that replaces the target only once it is
-complete, so a failed save leaves the previous file as it was.
+Nothing in a file is ever executed: arrays are written and read with ``allow_pickle=False``,
+and activations are rebuilt from a fixed registry of the built-in classes. Save and load run
+one check: known format, activations and initializers, every array of the shape and dtype
+its layer needs, no NaN or infinity, layers that chain. ``save_layers`` runs it on what it
+is about to write, before touching an existing file, so what it writes ``load_layers``
+reads back bit for bit.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import stat
 import tempfile
@@ -27,7 +29,7 @@ import zlib
 from collections.abc import Iterable
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -54,143 +56,119 @@ _ACTIVATIONS: dict[str, tuple[type, tuple[str, ...]]] = {
 
 
 def save_layers(layers: Iterable[Dense], path: str | PathLike[str]) -> None:
-    """Write layers' architecture and parameters to ``path`` atomically.
+    """Write layers' architecture and parameters to path, atomically.
 
-    The archive is first written to a temporary file next to ``path``,
-    flushed and ``fsync``-ed, then moved over ``path`` with ``os.replace``
-    (atomic on POSIX and Windows). If anything fails, the temporary file is
-    removed and an existing ``path`` keeps its previous content byte for byte.
+    The archive goes to a temporary file next to ``path``, is flushed and ``fsync``-ed,
+    then moved over ``path`` with ``os.replace``; if anything fails, an existing ``path``
+    keeps its content byte for byte.
 
     Parameters
     ----------
     layers : iterable of Dense
-        The layers, first to last, with built-in activations (or none).
+        The layers, first to last, with built-in activations or none.
     path : str or os.PathLike
-        The file to write, exactly as named (no ``.npz`` suffix is added).
+        The file to write, exactly as named (no suffix is added).
 
     Raises
     ------
     TypeError
-        If an item is not a [`Dense`][dense.Dense], or has an activation that
-        is not one of the built-in classes; nothing is written then.
+        If an item is not a ``Dense`` or has an activation that is not built in.
     ValueError
-        If there are no layers, their sizes do not chain, or one layer
-        object appears twice; nothing is written then.
-    IsADirectoryError
-        If ``path`` is a folder.
+        If ``load_layers`` would refuse what would be written: no layers, sizes that do
+        not chain, a layer listed twice, or a parameter of the wrong shape or dtype, an
+        object array, NaN or infinity. Nothing is written then.
     OSError
-        If writing fails (missing folder, full disk, ...).
+        If writing fails (a folder as ``path``, a missing folder, a full disk, ...).
 
     Examples
     --------
-    >>> import tempfile, pathlib
+    >>> import pathlib, tempfile
     >>> from dense import Dense, ReLU
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     path = pathlib.Path(folder) / "net.npz"
     ...     save_layers([Dense(3, 2, ReLU(), rng=0)], path)
-    ...     sorted(np.load(path).files)
-    ['architecture', 'biases_0', 'weights_0']
+    ...     load_layers(path)
+    [Dense(3, 2, activation=ReLU())]
     """
-    layers = chain(layers)  # refuse now what load_layers would refuse later
+    layers = chain(layers)
     architecture = {
         "format": FORMAT,
         "version": VERSION,
         "layers": [_describe(k, layer) for k, layer in enumerate(layers)],
     }
-    arrays: dict[str, np.ndarray] = {
-        "architecture": np.array(json.dumps(architecture, allow_nan=False))
-    }
+    # default=repr: a corrupted attribute reaches the check below as text it can quote.
+    arrays: dict[str, Any] = {"architecture": np.array(json.dumps(architecture, default=repr))}
     for k, layer in enumerate(layers):
         arrays[f"weights_{k}"] = layer.weights
         arrays[f"biases_{k}"] = layer.biases
+    _layers_from(f"cannot save {os.fspath(path)}", arrays)  # the check load_layers makes
     _write_atomically(Path(path), arrays)
 
 
 def load_layers(path: str | PathLike[str]) -> list[Dense]:
-    """Rebuild the layers stored by [`save_layers`][dense.serialize.save_layers].
+    """Rebuild the layers stored by save_layers, bit for bit.
 
     Parameters
     ----------
     path : str or os.PathLike
-        A file written by [`save_layers`][dense.serialize.save_layers].
+        A file written by ``save_layers``.
 
     Returns
     -------
     list of Dense
-        New layers with the saved sizes, activations (and their settings),
-        dtypes and parameters. ``init`` is the saved initializer name, or
-        ``None`` if the layer was drawn by a custom callable (not saved).
+        New layers with the saved sizes, activations, dtypes and parameters; ``init`` is
+        the saved initializer name, or ``None`` for a custom callable.
 
     Raises
     ------
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If the file is not an ``.npz`` archive written by ``dense`` (no or
-        another format marker, a newer version), is truncated or corrupt,
-        holds pickled Python objects, names an unknown activation or
-        initializer, or has arrays whose shapes or dtypes disagree with its
-        architecture. The message names the file.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> from dense import Dense, LeakyReLU
-    >>> with tempfile.TemporaryDirectory() as folder:
-    ...     path = pathlib.Path(folder) / "net.npz"
-    ...     save_layers([Dense(3, 2, LeakyReLU(0.2), init="he", rng=0)], path)
-    ...     load_layers(path)
-    [Dense(3, 2, activation=LeakyReLU(negative_slope=0.2), init='he')]
+        If the file is not a ``dense`` model of a known version, is truncated or corrupt,
+        holds pickled objects, or its arrays disagree with its architecture; the message
+        names the file. No array larger than the file is ever allocated.
     """
-    arrays = _read_arrays(path)
-    name = os.fspath(path)
+    return _layers_from(os.fspath(path), _read_arrays(path))
+
+
+def _layers_from(name: str, arrays: dict[str, Any]) -> list[Dense]:
     if "architecture" not in arrays:
         raise ValueError(f"{name} is not a dense model file: it has no 'architecture' entry")
     specs = _parse_architecture(name, arrays["architecture"])
-    expected = {"architecture"}
-    for k in range(len(specs)):
-        expected |= {f"weights_{k}", f"biases_{k}"}
+    kinds = ("weights", "biases")
+    expected = {"architecture"} | {f"{kind}_{k}" for k in range(len(specs)) for kind in kinds}
     if set(arrays) != expected:
         missing, extra = sorted(expected - set(arrays)), sorted(set(arrays) - expected)
         raise ValueError(
             f"{name}: the arrays do not match the architecture of {len(specs)} layers "
             f"(missing {missing}, unexpected {extra})"
         )
-    for k, spec in enumerate(specs):
-        # Before building a layer: a header that lies about sizes must not make Dense
-        # allocate and draw weights of that size first.
-        needs = {
-            "weights": (spec["input_size"], spec["output_size"]),
-            "biases": (1, spec["output_size"]),
-        }
-        for attribute, shape in needs.items():
-            saved = arrays[f"{attribute}_{k}"]
-            if saved.shape != shape or saved.dtype != spec["dtype"]:
-                raise ValueError(
-                    f"{name}: {attribute}_{k} has shape {saved.shape} and dtype {saved.dtype}, "
-                    f"but layer {k} needs shape {shape} and dtype {spec['dtype']}"
-                )
-    for k in range(len(specs) - 1):
-        if specs[k]["output_size"] != specs[k + 1]["input_size"]:
-            raise ValueError(
-                f"{name}: layer {k} has output_size {specs[k]['output_size']} but layer "
-                f"{k + 1} has input_size {specs[k + 1]['input_size']}"
-            )
     layers = []
     for k, spec in enumerate(specs):
-        layer = Dense(
-            spec["input_size"],
-            spec["output_size"],
-            spec["activation"],
-            init=spec["init"] or "seed",
-            rng=0,  # the drawn weights are overwritten just below
-            dtype=spec["dtype"],
-        )
-        layer.weights[...] = arrays[f"weights_{k}"]
-        layer.biases[...] = arrays[f"biases_{k}"]
-        layer.init = spec["init"]
-        layers.append(layer)
-    return layers
+        needs = {
+            f"weights_{k}": (spec["input_size"], spec["output_size"]),
+            f"biases_{k}": (1, spec["output_size"]),
+        }
+        for key, shape in needs.items():
+            array = arrays[key]
+            if type(array) is not np.ndarray:
+                raise ValueError(f"{name}: {key} must be a numpy.ndarray, got {type(array)}")
+            if array.shape != shape or array.dtype != spec["dtype"]:
+                raise ValueError(
+                    f"{name}: {key} has shape {array.shape} and dtype {array.dtype}, "
+                    f"but layer {k} needs shape {shape} and dtype {spec['dtype']}"
+                )
+        try:
+            weights, biases = (arrays[key] for key in needs)
+            layers.append(
+                Dense.from_parameters(weights, biases, spec["activation"], init=spec["init"])
+            )
+        except ValueError as error:
+            raise ValueError(f"{name}: layer {k}: {error}") from None
+    try:
+        return list(chain(layers))
+    except ValueError as error:
+        raise ValueError(f"{name}: {error}") from None
 
 
 def _describe(k: int, layer: Dense) -> dict[str, Any]:
@@ -206,14 +184,14 @@ def _describe(k: int, layer: Dense) -> dict[str, Any]:
             )
         described = {"name": found[0]}
         for setting in _ACTIVATIONS[found[0]][1]:
-            described[setting] = getattr(activation, setting)
+            described[setting] = getattr(activation, setting, None)
     return {
         "input_size": layer.input_size,
         "output_size": layer.output_size,
         "activation": described,
         # A custom initializer only shaped the first weights, which are saved anyway.
         "init": layer.init if isinstance(layer.init, str) else None,
-        "dtype": layer.dtype.name,
+        "dtype": getattr(layer.dtype, "name", layer.dtype),
     }
 
 
@@ -226,7 +204,7 @@ def _write_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
     descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(descriptor, "wb") as file:
-            np.savez(file, **arrays)
+            _write_npz(file, arrays)
             file.flush()
             os.fsync(file.fileno())  # the bytes are on disk before the rename makes them live
         # mkstemp makes the file private (0600); keep the mode of the file being replaced.
@@ -238,6 +216,17 @@ def _write_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
             os.unlink(temporary)
         raise
     _sync_folder(folder)
+
+
+def _write_npz(file: IO[bytes], arrays: dict[str, np.ndarray]) -> None:
+    # np.savez as NumPy writes it, but never pickling, on every supported NumPy version
+    # (np.savez has no allow_pickle before NumPy 2.1), and with a fixed date in the zip
+    # entries, so that the same model always gives the same bytes.
+    with zipfile.ZipFile(file, "w", zipfile.ZIP_STORED) as archive:
+        for key, array in arrays.items():
+            entry = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            with archive.open(entry, "w", force_zip64=True) as stream:
+                np.lib.format.write_array(stream, array, allow_pickle=False)
 
 
 def _sync_folder(folder: Path) -> None:
@@ -256,33 +245,66 @@ def _sync_folder(folder: Path) -> None:
 def _read_arrays(path: str | PathLike[str]) -> dict[str, np.ndarray]:
     name = os.fspath(path)
     try:
-        # Our own handle, closed even when NumPy fails half-way through a truncated archive.
+        # Our own handle, closed even when reading fails half-way through a truncated archive.
         with open(path, "rb") as file:
-            try:
-                loaded = np.load(file, allow_pickle=False)
-            except ValueError as error:  # neither zip nor .npy: NumPy took it for a pickle
-                raise ValueError("it is not an .npz archive") from error
-            if not isinstance(loaded, np.lib.npyio.NpzFile):
+            if file.read(6) == b"\x93NUMPY":
                 raise ValueError("it holds a single array, not an .npz archive")
-            with loaded:
-                return {key: loaded[key] for key in loaded.files}
+            if not zipfile.is_zipfile(file):
+                raise ValueError("it is not an .npz archive")
+            limit = os.fstat(file.fileno()).st_size
+            with zipfile.ZipFile(file) as archive:
+                entries = archive.infolist()
+                if len({entry.filename for entry in entries}) != len(entries):
+                    raise ValueError("an entry name appears twice")
+                return dict(_read_entry(archive, entry, limit) for entry in entries)
     except (FileNotFoundError, IsADirectoryError, PermissionError):
         raise
-    except (zipfile.BadZipFile, EOFError, zlib.error, OSError, ValueError) as error:
-        reason = str(error)
-        if "pickle" in reason:
-            reason = "it holds pickled Python objects (object arrays), which are never loaded"
+    except (
+        zipfile.BadZipFile,
+        EOFError,
+        zlib.error,
+        OSError,
+        ValueError,
+        OverflowError,
+        NotImplementedError,
+    ) as error:
         raise ValueError(
-            f"{name} is not a readable dense model file (truncated or corrupt?): {reason}"
+            f"{name} is not a readable dense model file (truncated or corrupt?): {error}"
         ) from error
 
 
+def _read_entry(
+    archive: zipfile.ZipFile, entry: zipfile.ZipInfo, limit: int
+) -> tuple[str, np.ndarray]:
+    name = entry.filename
+    if not name.endswith(".npy"):
+        raise ValueError(f"its entry {name!r} is not an .npy array")
+    if entry.compress_type != zipfile.ZIP_STORED or entry.flag_bits & 0x1:
+        raise ValueError(f"its entry {name!r} is compressed or encrypted")
+    if entry.file_size > limit:
+        raise ValueError(f"its entry {name!r} claims {entry.file_size} bytes, more than the file")
+    # Read the .npy header first: NumPy would allocate whatever shape it claims.
+    with archive.open(entry) as stream:
+        if np.lib.format.read_magic(stream) != (1, 0):
+            raise ValueError(f"{name} is not an .npy array of format version 1.0")
+        shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
+        if dtype.hasobject:
+            raise ValueError(
+                f"{name} holds pickled Python objects (object arrays), which are never loaded"
+            )
+        size = math.prod(shape) * dtype.itemsize
+        if min(shape, default=0) < 0 or stream.tell() + size != entry.file_size:
+            raise ValueError(f"{name} has a header for shape {shape} {dtype}, not its data")
+    with archive.open(entry) as stream:
+        return name[: -len(".npy")], np.lib.format.read_array(stream, allow_pickle=False)
+
+
 def _parse_architecture(name: str, stored: np.ndarray) -> list[dict[str, Any]]:
-    if stored.ndim != 0 or stored.dtype.kind != "U":
+    if not isinstance(stored, np.ndarray) or stored.ndim != 0 or stored.dtype.kind != "U":
         raise ValueError(f"{name} is not a dense model file: 'architecture' is not a text entry")
     try:
         architecture = json.loads(str(stored[()]))
-    except (json.JSONDecodeError, RecursionError) as error:  # RecursionError: [[[[... nesting
+    except (ValueError, RecursionError) as error:  # RecursionError: [[[[... nesting
         raise ValueError(f"{name}: 'architecture' is not valid JSON ({error})") from None
     if not isinstance(architecture, dict) or architecture.get("format") != FORMAT:
         found = architecture.get("format") if isinstance(architecture, dict) else None
@@ -346,7 +368,7 @@ def _parse_activation(where: str, spec: object) -> object:
 
 def _parse_dtype(where: str, dtype: object) -> np.dtype:
     if isinstance(dtype, str):
-        with contextlib.suppress(TypeError):
+        with contextlib.suppress(TypeError, ValueError):
             resolved = np.dtype(dtype)
             if resolved.kind == "f" and resolved.name == dtype:
                 return resolved

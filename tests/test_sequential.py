@@ -2,17 +2,18 @@
 
 import copy
 import io
-import itertools
 import re
 import sys
 
 import numpy as np
 import pytest
+from helpers import assert_same_parameters, mlp, parameters
 
 from dense import (
     MSE,
     Dense,
     LeakyReLU,
+    Loss,
     ReLU,
     Sequential,
     Sigmoid,
@@ -22,25 +23,6 @@ from dense import (
     relative_error,
 )
 from dense.datasets import spirals, two_moons
-
-
-def mlp(sizes, activation=Tanh, seed=0, **kwargs):
-    rng = np.random.default_rng(seed)
-    layers = [
-        Dense(a, b, activation() if k < len(sizes) - 2 else None, rng=rng, **kwargs)
-        for k, (a, b) in enumerate(itertools.pairwise(sizes))
-    ]
-    return Sequential(layers)
-
-
-def parameters(model):
-    return [p.copy() for layer in model.layers for p in (layer.weights, layer.biases)]
-
-
-def assert_same_parameters(model, saved):
-    for now, before in zip(parameters(model), saved, strict=True):
-        np.testing.assert_array_equal(now, before)
-
 
 # --- construction -------------------------------------------------------------------------
 
@@ -56,6 +38,18 @@ def test_layers_are_kept_in_order_as_a_tuple():
 def test_layers_may_come_from_any_iterable():
     model = Sequential(Dense(a, b, rng=0) for a, b in [(2, 3), (3, 1)])
     assert len(model.layers) == 2
+
+
+def test_layers_may_come_as_separate_arguments_like_torch():
+    first, second = Dense(3, 4, rng=0), Dense(4, 2, rng=1)
+    assert Sequential(first, second).layers == (first, second)
+    assert Sequential(first).layers == (first,)
+    with pytest.raises(TypeError, match=r"layers\[1\] must be a dense.Dense, got list"):
+        Sequential(first, [second])
+    with pytest.raises(
+        ValueError, match=re.escape("layers[0] has output_size 4 but layers[1] has input_size 3")
+    ):
+        Sequential(first, first.__class__(3, 2))
 
 
 def test_n_parameters_counts_weights_and_biases():
@@ -83,9 +77,10 @@ def test_sizes_that_do_not_chain_are_refused_naming_both():
         Sequential([Dense(3, 4, rng=0), Dense(5, 2, rng=0)])
 
 
-def test_empty_list_is_refused():
+@pytest.mark.parametrize("empty", [[], ()])
+def test_no_layers_is_refused(empty):
     with pytest.raises(ValueError, match="at least one dense.Dense, got an empty list"):
-        Sequential([])
+        Sequential(*[empty] if isinstance(empty, list) else empty)
 
 
 def test_non_dense_items_are_refused():
@@ -93,9 +88,9 @@ def test_non_dense_items_are_refused():
         Sequential([Dense(3, 3, rng=0), ReLU()])
 
 
-def test_non_iterable_is_refused():
-    with pytest.raises(TypeError, match="layers must be a list of dense.Dense, got Dense"):
-        Sequential(Dense(3, 3, rng=0))
+def test_something_that_is_neither_a_layer_nor_a_list_is_refused():
+    with pytest.raises(TypeError, match="layers must be a list of dense.Dense, got int"):
+        Sequential(5)
 
 
 def test_the_same_layer_twice_is_refused():
@@ -263,21 +258,6 @@ def test_same_seed_same_history_other_seed_other_history():
     assert run(7, shuffle=False)[0] == run(8, shuffle=False)[0]
 
 
-def test_fit_accepts_a_duck_typed_loss():
-    class L1:
-        def forward(self, prediction, target):
-            self.sign = np.sign(prediction - target) / prediction.size
-            return float(np.mean(np.abs(prediction - target)))
-
-        def backward(self):
-            return self.sign
-
-    x = np.linspace(-1, 1, 16).reshape(-1, 1)
-    model = Sequential([Dense(1, 1, rng=0)])
-    history = model.fit(x, 2 * x, L1(), epochs=50, batch_size=4, learning_rate=0.1, progress=False)
-    assert history[-1] < 0.5 * history[0]
-
-
 def test_fit_accepts_probability_rows_for_cross_entropy():
     x, y = two_moons(20, rng=0)
     model = mlp([2, 4, 2])
@@ -366,9 +346,9 @@ LABELS = np.arange(12) % 3
             SoftmaxCrossEntropy(),
             {},
             ValueError,
-            "y holds the label 3, but the last layer has 3 outputs, so labels must lie in [0, 3)",
+            "target labels must lie in [0, 3) for 3 classes, got 3 at position 2",
         ),
-        (X3, LABELS - 1, SoftmaxCrossEntropy(), {}, ValueError, "y holds the label -1"),
+        (X3, LABELS - 1, SoftmaxCrossEntropy(), {}, ValueError, "got -1 at position 0"),
         (X3, LABELS.astype(float), SoftmaxCrossEntropy(), {}, TypeError, "integer class labels"),
         (
             X3,
@@ -376,7 +356,7 @@ LABELS = np.arange(12) % 3
             SoftmaxCrossEntropy(),
             {},
             ValueError,
-            "probability rows (n, 3) for a last layer with 3 outputs, got shape (12, 4)",
+            "target must have the shape of the prediction (batch, classes), (12, 3), got shape (12, 4)",
         ),
         (X3, np.ones((12, 3)), SoftmaxCrossEntropy(), {}, ValueError, "rows must sum to 1"),
         (
@@ -385,7 +365,7 @@ LABELS = np.arange(12) % 3
             MSE(),
             {},
             ValueError,
-            "y must have shape (n, 3) to match the last layer's 3 outputs for MSE, got shape (12, 2)",
+            "target must have the shape of the prediction, (12, 3), got shape (12, 2)",
         ),
         (X3, np.ones(12), MSE(), {}, ValueError, "got shape (12,)"),
         (
@@ -396,7 +376,31 @@ LABELS = np.arange(12) % 3
             ValueError,
             "x holds NaN",
         ),
-        (X3, np.full((12, 3), np.inf), MSE(), {}, ValueError, "y holds NaN or infinite"),
+        (X3, np.full((12, 3), np.inf), MSE(), {}, ValueError, "target holds NaN or infinite"),
+        (
+            X3,
+            LABELS,
+            SoftmaxCrossEntropy,
+            {},
+            TypeError,
+            "an instance such as SoftmaxCrossEntropy()",
+        ),
+        (
+            X3,
+            LABELS.reshape(-1, 1),
+            SoftmaxCrossEntropy(),
+            {},
+            ValueError,
+            "target labels must have shape (12,), one label per sample, got shape (12, 1); use target.ravel()",
+        ),
+        (
+            np.ma.masked_array(X3, mask=X3 > 1),
+            LABELS,
+            SoftmaxCrossEntropy(),
+            {},
+            ValueError,
+            "x has 6 masked entries",
+        ),
         (
             X3,
             LABELS,
@@ -489,7 +493,39 @@ def test_fit_refuses_bad_arguments_before_changing_anything(x, y, loss, kwargs, 
     assert all(layer.input is None for layer in model.layers)
 
 
-# --- non-finite losses stop training ------------------------------------------------------
+def test_fit_refuses_cross_entropy_over_one_output_before_touching_the_model():
+    model = Sequential([Dense(2, 1, rng=0)])
+    with pytest.raises(ValueError, match="at least 2 classes.*got 1"):
+        model.fit(np.ones((3, 2)), np.zeros(3, dtype=int), SoftmaxCrossEntropy(), progress=False)
+    assert model.layers[0].input is None
+
+
+def test_fit_asks_the_loss_to_check_all_targets_once_before_the_first_step():
+    calls = []
+
+    class Counting(MSE):
+        def check_target(self, target, shape):
+            calls.append((len(target), shape))
+            return super().check_target(target, shape)
+
+    x, y = np.ones((10, 3)), np.zeros((10, 2))
+    mlp([3, 2]).fit(x, y, Counting(), epochs=1, batch_size=4, progress=False)
+    # first all 10 targets against the last layer's width, then each batch in forward
+    assert calls == [(10, (10, 2)), (4, (4, 2)), (4, (4, 2)), (2, (2, 2))]
+
+
+def test_numpy_bools_are_bools_for_fit():
+    x, y = np.ones((4, 2)), np.zeros((4, 1))
+    histories = [
+        Sequential([Dense(2, 1, rng=0)]).fit(
+            x, y, MSE(), epochs=2, rng=0, shuffle=flag, progress=np.False_
+        )
+        for flag in (True, np.True_)
+    ]
+    assert histories[0] == histories[1]
+
+
+# --- training that diverges stops before the step that would break it ----------------------
 
 
 def test_a_diverging_loss_stops_with_the_epoch_and_finite_parameters():
@@ -500,25 +536,85 @@ def test_a_diverging_loss_stops_with_the_epoch_and_finite_parameters():
         model.fit(x, y, MSE(), epochs=100, batch_size=8, learning_rate=10.0, rng=0, progress=False)
     message = str(info.value)
     assert re.search(
-        r"training stopped at epoch \d+/100, batch \d/8: the loss is (inf|nan)", message
+        r"training stopped at epoch \d+/100, batch \d/8: (the loss is (inf|nan)|the step would overflow)",
+        message,
     )
     assert "smaller learning_rate than 10.0" in message
     for p in parameters(model):
         assert np.all(np.isfinite(p))
 
 
-def test_a_step_that_would_overflow_is_undone():
+class Recorder(MSE):
+    """Remembers every layer's parameters at the start of each batch."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model, self.seen = model, []
+
+    def forward(self, prediction, target):
+        self.seen.append(parameters(self.model))
+        return super().forward(prediction, target)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "rate", "message"),
+    [
+        # batch 1 is tiny, so even this rate moves the biases only to about 1e7; batch 2
+        # then has gradients near 1e9, and 1e307 times that overflows
+        (1e-300, 1e3, 1e307, "batch 2/2: the step would overflow the parameters of layer 0"),
+        # batch 2's outputs near 1e199 square to infinity in the loss
+        (1.0, 1e200, 0.1, "batch 2/2: the loss is inf"),
+    ],
+    ids=["step-overflows", "loss-overflows"],
+)
+def test_a_refused_step_leaves_every_layer_as_it_was_before_that_step(first, second, rate, message):
     rng = np.random.default_rng(11)
-    x, y = rng.normal(size=(8, 2)) * 1e3, rng.integers(0, 2, size=8)
-    model = mlp([2, 2], seed=11)
-    before = parameters(model)
-    with pytest.raises(
-        RuntimeError, match=r"epoch 1/3, batch 1/1: the step overflowed the parameters of layer 0"
-    ):
+    x, y = rng.normal(size=(16, 2)), rng.normal(size=(16, 2))
+    x[:8], y[:8], x[8:] = first * x[:8], first * y[:8], second * x[8:]
+    model = mlp([2, 3, 2], activation=ReLU, seed=11)
+    loss = Recorder(model)
+    with pytest.raises(RuntimeError, match=f"epoch 1/3, {message}"):
         model.fit(
-            x, y, SoftmaxCrossEntropy(), epochs=3, batch_size=8, learning_rate=1e307, progress=False
+            x, y, loss, epochs=3, batch_size=8, learning_rate=rate, shuffle=False, progress=False
         )
+    assert len(loss.seen) == 2
+    assert any(not np.array_equal(a, b) for a, b in zip(*loss.seen, strict=True))  # batch 1 stepped
+    assert_same_parameters(model, loss.seen[1])  # batch 2 did not
+
+
+def test_an_overflowing_step_is_refused_in_a_float32_layer_too():
+    model = Sequential(Dense(2, 2, rng=0, dtype=np.float32))
+    before = parameters(model)
+    x, y = np.full((4, 2), 1e3), np.array([0, 1, 0, 1])
+    with pytest.raises(RuntimeError, match="would overflow the parameters of layer 0"):
+        model.fit(x, y, SoftmaxCrossEntropy(), epochs=1, learning_rate=1e38, progress=False)
     assert_same_parameters(model, before)
+
+
+def test_a_large_step_that_cannot_overflow_is_taken():
+    model = Sequential(Dense(2, 2, rng=0))
+    x, y = np.ones((4, 2)), np.array([0, 1, 0, 1])
+    before = parameters(model)
+    model.fit(x, y, SoftmaxCrossEntropy(), epochs=1, learning_rate=1e100, progress=False)
+    assert not np.array_equal(parameters(model)[0], before[0])
+    assert all(np.all(np.isfinite(p)) for p in parameters(model))
+
+
+def test_a_custom_loss_needs_no_check_target():
+    class L1:
+        def forward(self, prediction, target):
+            self.sign = np.sign(prediction - target) / prediction.size
+            return float(np.mean(np.abs(prediction - target)))
+
+        def backward(self):
+            return self.sign
+
+    assert isinstance(L1(), Loss)
+    assert not hasattr(L1(), "check_target")
+    x = np.linspace(-1, 1, 16).reshape(-1, 1)
+    model = Sequential([Dense(1, 1, rng=0)])
+    history = model.fit(x, 2 * x, L1(), epochs=50, batch_size=4, learning_rate=0.1, progress=False)
+    assert history[-1] < 0.5 * history[0]
 
 
 def test_digits_reach_the_accuracy_the_training_page_asserts():

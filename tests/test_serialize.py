@@ -1,9 +1,11 @@
 """Saving and loading models: round trips, refused files, and atomic writes."""
 
+import io
 import json
 import os
 import re
 import stat
+import tracemalloc
 import zipfile
 
 import numpy as np
@@ -177,6 +179,69 @@ def test_save_refuses_custom_activations_before_writing(tmp_path, activation):
     assert os.listdir(tmp_path) == ["m.npz"]
 
 
+@pytest.mark.parametrize(
+    ("corrupted", "message"),
+    [
+        (np.array([object()], dtype=object), r"weights_0 has shape \(1,\) and dtype object"),
+        (np.zeros((5, 5)), r"weights_0 has shape \(5, 5\) .* needs shape \(4, 3\)"),
+    ],
+    ids=["object-array", "wrong-shape"],
+)
+def test_save_refuses_before_writing_what_load_would_refuse(tmp_path, corrupted, message):
+    path = tmp_path / "m.npz"
+    model = Sequential(Dense(4, 3, rng=0), Dense(3, 2, rng=1))
+    model.save(path)
+    good = path.read_bytes()
+    model.layers[0].weights = corrupted
+    with pytest.raises(ValueError, match=f"cannot save {re.escape(str(path))}: {message}"):
+        model.save(path)
+    assert path.read_bytes() == good
+    assert os.listdir(tmp_path) == ["m.npz"]
+    assert Sequential.load(path).layers[0].weights.shape == (4, 3)
+
+
+def test_the_same_model_always_gives_the_same_bytes(tmp_path):
+    trained_model().save(tmp_path / "a.npz")
+    trained_model().save(tmp_path / "b.npz")
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+
+
+def test_the_writer_refuses_to_pickle(tmp_path):
+    with pytest.raises(ValueError, match="allow_pickle=False"):
+        serialize._write_npz(io.BytesIO(), {"weights_0": np.array([object()], dtype=object)})
+
+
+def test_a_compressed_archive_is_refused(tmp_path):
+    architecture, arrays = valid_contents()
+    np.savez_compressed(
+        tmp_path / "m.npz", architecture=np.array(json.dumps(architecture)), **arrays
+    )
+    with pytest.raises(ValueError, match="entry 'architecture.npy' is compressed or encrypted"):
+        Sequential.load(tmp_path / "m.npz")
+
+
+def test_a_header_claiming_a_huge_array_is_refused_without_allocating_it(tmp_path):
+    architecture, arrays = valid_contents()
+    path = tmp_path / "m.npz"
+    write_npz(path, architecture, arrays)
+    with zipfile.ZipFile(path) as archive:
+        entries = {info.filename: archive.read(info) for info in archive.infolist()}
+    header = entries["weights_0.npy"]
+    entries["weights_0.npy"] = header.replace(b"(3, 2)", b"(10000000000, 2)")
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    tracemalloc.start()
+    try:
+        with pytest.raises(
+            ValueError, match=r"weights_0.npy has a header for shape \(10000000000, 2\)"
+        ):
+            Sequential.load(path)
+        assert tracemalloc.get_traced_memory()[1] < 1_000_000
+    finally:
+        tracemalloc.stop()
+
+
 def test_save_layers_refuses_non_layers(tmp_path):
     with pytest.raises(TypeError, match=r"layers\[0\] must be a dense.Dense, got str"):
         save_layers(["not a layer"], tmp_path / "m.npz")
@@ -185,7 +250,9 @@ def test_save_layers_refuses_non_layers(tmp_path):
 
 @pytest.mark.parametrize("layers", [[], [Dense(2, 3, rng=0), Dense(2, 1, rng=0)]])
 def test_save_layers_refuses_what_load_would_refuse(tmp_path, layers):
-    with pytest.raises(ValueError, match="at least one dense.Dense|layers\\[0\\] has output_size 3 but"):
+    with pytest.raises(
+        ValueError, match="at least one dense.Dense|layers\\[0\\] has output_size 3 but"
+    ):
         save_layers(layers, tmp_path / "m.npz")
     assert os.listdir(tmp_path) == []
 
@@ -218,11 +285,11 @@ def existing(tmp_path):
 def test_a_write_failing_half_way_keeps_the_old_file(monkeypatch, existing):
     path, before = existing
 
-    def half_write(file, **arrays):
+    def half_write(file, arrays):
         file.write(b"PK\x03\x04 half an archive")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(serialize.np, "savez", half_write)
+    monkeypatch.setattr(serialize, "_write_npz", half_write)
     with pytest.raises(OSError, match="No space left"):
         Sequential([Dense(3, 2, rng=1)]).save(path)
     assert path.read_bytes() == before
@@ -423,7 +490,9 @@ def test_layers_that_do_not_chain_are_refused(tmp_path):
     architecture["layers"][1]["input_size"] = 3
     arrays["weights_1"] = np.ones((3, 1))
     write_npz(tmp_path / "m.npz", architecture, arrays)
-    with pytest.raises(ValueError, match="layer 0 has output_size 2 but layer 1 has input_size 3"):
+    with pytest.raises(
+        ValueError, match=re.escape("layers[0] has output_size 2 but layers[1] has input_size 3")
+    ):
         Sequential.load(tmp_path / "m.npz")
 
 
