@@ -27,6 +27,13 @@ NPM_LOCK = (
 )
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that read the real site go first: the worker that gets them starts the build at
+    once while the other workers run everything else, then steals its share of them
+    (`--dist worksteal`)."""
+    items.sort(key=lambda item: not {"built_site", "real_builds"} & set(item.fixturenames))
+
+
 def pytest_report_header() -> str:
     return "dense runs on " + ", ".join(f"{name} {version(name)}" for name in ("numpy", "tqdm"))
 
