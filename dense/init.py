@@ -7,7 +7,7 @@ accepts any callable of that form. Each draws \( W_{ij} \sim \mathcal{N}(0, \tex
 
 | name | std | keeps the variance steady through depth |
 |---|---|---|
-| `"seed"` | \( 0.1 \) | nothing: the original `randn * 0.1` |
+| `"normal"` | \( 0.1 \) | nothing: the minimal `Dense` class's `randn * 0.1` |
 | `"xavier"` | \( \sqrt{2/(n_\text{in} + n_\text{out})} \) | both ways, for tanh-like layers |
 | `"he"` | \( \sqrt{2/n_\text{in}} \) | activations, for ReLU layers |
 
@@ -25,13 +25,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["INITIALIZERS", "Initializer", "he", "seed", "xavier"]
+__all__ = ["INITIALIZERS", "Initializer", "he", "normal", "xavier"]
 
 Initializer = Callable[[np.random.Generator, tuple[int, int]], np.ndarray]
 
 
-def seed(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
-    """Draw weights with std 0.1, the original randn * 0.1 (see the module description)."""
+def normal(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+    """Draw weights with std 0.1 at any width, as randn * 0.1 does (see the module description)."""
     return rng.standard_normal(shape) * 0.1
 
 
@@ -46,5 +46,5 @@ def he(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
     return rng.standard_normal(shape) * np.sqrt(2.0 / shape[0])
 
 
-INITIALIZERS: dict[str, Initializer] = {"seed": seed, "xavier": xavier, "he": he}
+INITIALIZERS: dict[str, Initializer] = {"normal": normal, "xavier": xavier, "he": he}
 """The built-in initializers by name, as ``Dense(..., init=name)`` finds them."""

@@ -36,7 +36,7 @@ class Dense:
     activation : Activation, optional
         An instance with ``forward(z)`` and ``backward(d_output)``, such as ``ReLU()``. The
         layer keeps its own deep copy: an activation saves its output between the two passes.
-    init : {"seed", "xavier", "he"} or callable, default "seed"
+    init : {"normal", "xavier", "he"} or callable, default "normal"
         How to draw \( W \) (see ``dense.init``); a callable is called as
         ``init(rng, (input_size, output_size))``.
     rng : None, int or numpy.random.Generator, optional
@@ -82,7 +82,7 @@ class Dense:
         output_size: int,
         activation: Activation | None = None,
         *,
-        init: str | Initializer = "seed",
+        init: str | Initializer = "normal",
         rng: int | np.random.Generator | None = None,
         dtype: DTypeLike = np.float64,
     ) -> None:
@@ -250,7 +250,7 @@ class Dense:
 
     def __repr__(self) -> str:
         extras = "" if self.activation is None else f", activation={self.activation!r}"
-        if isinstance(self.init, str) and self.init != "seed":
+        if isinstance(self.init, str) and self.init != "normal":
             extras += f", init={self.init!r}"
         if self.dtype != np.float64:
             extras += f", dtype={self.dtype.name}"

@@ -45,6 +45,9 @@ FORMAT = "dense.Sequential"
 VERSION = 1
 """The newest format version this code writes and reads."""
 
+# Initializer names that earlier versions wrote, so their files still load.
+_FORMER_NAMES = {"seed": "normal"}
+
 # name -> (class, names of its constructor settings). Only these can be saved or loaded.
 _ACTIVATIONS: dict[str, tuple[type, tuple[str, ...]]] = {
     "ReLU": (ReLU, ()),
@@ -328,7 +331,7 @@ def _parse_layer(name: str, k: int, spec: object) -> dict[str, Any]:
     for size in ("input_size", "output_size"):
         if not _is_int(spec[size]) or spec[size] < 1:
             raise ValueError(f"{where}: {size} must be a positive integer, got {spec[size]!r}")
-    init = spec["init"]
+    init = _FORMER_NAMES.get(spec["init"], spec["init"])
     if init is not None and init not in INITIALIZERS:
         raise ValueError(f"{where}: unknown init {init!r}; known: {', '.join(INITIALIZERS)}")
     return {

@@ -4,14 +4,14 @@ import numpy as np
 import pytest
 
 from dense import Dense
-from dense.init import INITIALIZERS, he, seed, xavier
+from dense.init import INITIALIZERS, he, normal, xavier
 
 
 def test_the_registry_names_the_three_built_in_initializers():
-    assert {"seed": seed, "xavier": xavier, "he": he} == INITIALIZERS
+    assert {"normal": normal, "xavier": xavier, "he": he} == INITIALIZERS
 
 
-def test_initialization_shapes_and_seed_scale():
+def test_default_initialization_shapes_and_scale():
     layer = Dense(400, 300, rng=0)
     assert layer.weights.shape == (400, 300)
     assert layer.biases.shape == (1, 300)
@@ -28,7 +28,7 @@ def test_named_initializers_have_their_standard_deviation(init, std):
     assert layer.weights.std() == pytest.approx(std, rel=0.02)
 
 
-@pytest.mark.parametrize("function", [seed, xavier, he])
+@pytest.mark.parametrize("function", [normal, xavier, he])
 def test_initializers_return_float64_of_the_asked_shape_from_the_generator(function):
     first = function(np.random.default_rng(5), (3, 7))
     assert first.shape == (3, 7)
@@ -58,7 +58,7 @@ def test_callable_initializer_receives_rng_and_shape():
 @pytest.mark.parametrize(
     ("init", "error", "message"),
     [
-        ("glorot", ValueError, "unknown init 'glorot'; expected one of 'seed', 'xavier', 'he'"),
+        ("glorot", ValueError, "unknown init 'glorot'; expected one of 'normal', 'xavier', 'he'"),
         (3, TypeError, "init must be a name or a callable, got int"),
         (lambda rng, s: np.zeros((3, 2)), ValueError, r"must return shape \(2, 3\), got \(3, 2\)"),
         (lambda rng, s: np.full(s, np.nan), ValueError, "NaN or infinite"),

@@ -46,14 +46,14 @@ def valid_contents():
                 "input_size": 3,
                 "output_size": 2,
                 "activation": {"name": "ReLU"},
-                "init": "seed",
+                "init": "normal",
                 "dtype": "float64",
             },
             {
                 "input_size": 2,
                 "output_size": 1,
                 "activation": None,
-                "init": "seed",
+                "init": "normal",
                 "dtype": "float64",
             },
         ],
@@ -545,3 +545,17 @@ def test_an_empty_layer_list_is_refused(tmp_path):
     write_npz(tmp_path / "m.npz", architecture, {})
     with pytest.raises(ValueError, match="the architecture lists no layers"):
         Sequential.load(tmp_path / "m.npz")
+
+
+def test_a_file_naming_the_former_default_initializer_still_loads(tmp_path):
+    path = tmp_path / "model.npz"
+    Sequential(Dense(2, 3, rng=0)).save(path)
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    architecture = json.loads(str(arrays["architecture"]))
+    assert architecture["layers"][0]["init"] == "normal"
+    architecture["layers"][0]["init"] = "seed"  # the name versions 0.1 wrote
+    arrays["architecture"] = np.array(json.dumps(architecture))
+    np.savez(path, **arrays)
+    (layer,) = Sequential.load(path).layers
+    assert layer.init == "normal"

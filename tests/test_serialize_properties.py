@@ -33,7 +33,7 @@ ACTIVATIONS = st.one_of(
     st.sampled_from([ReLU, Sigmoid, Tanh, Softmax]).map(lambda cls: cls()),
     st.floats(min_value=0.0, max_value=10.0).map(LeakyReLU),
 )
-INITS = st.sampled_from(["seed", "xavier", "he", lambda rng, shape: np.zeros(shape)])
+INITS = st.sampled_from(["normal", "xavier", "he", lambda rng, shape: np.zeros(shape)])
 
 
 @st.composite
