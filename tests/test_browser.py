@@ -148,7 +148,7 @@ KATEX_FLAT_JS = """() => [...document.querySelectorAll(".katex-html")]
   .length"""
 
 HEADINGS_JS = """() => [...document.querySelectorAll("h1, h2, h3, h4, h5, h6")]
-  .map(h => [Number(h.tagName[1]), h.textContent.trim().slice(0, 60)])"""
+  .map(h => [Number(h.tagName[1]), h.textContent.replace("¶", "").trim().slice(0, 60)])"""
 
 # Text that does not fit: the document scrolls sideways, or a text run reaches outside a box
 # that clips it (overflow hidden/clip) or outside the window. Text inside a box that scrolls
