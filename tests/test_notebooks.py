@@ -53,8 +53,6 @@ PAGES = sorted(
 # code cannot reproduce the page on its own. The rewrite of each page to the conventions
 # removes it from this list; a page listed here that passes fails the run (strict xfail).
 NOT_YET_CONFORMING: dict[str, str] = {
-    "activations.md": "shown code uses names a hidden block imports: np, ReLU, LeakyReLU, "
-    "Sigmoid, Tanh, SoftmaxCrossEntropy, Activation",
 }
 
 
