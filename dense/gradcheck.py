@@ -1,10 +1,10 @@
 r"""Gradient checking: compare analytic gradients with central finite differences.
 
 Each partial derivative of a scalar function \( f \) is estimated by
-\( \partial f/\partial x_i \approx (f(x + h e_i) - f(x - h e_i))/(2h) \), whose error
-shrinks like \( h^2 \). The analytic gradient \( g_\text{an} \) and the estimate
-\( g_\text{fd} \) are compared by their relative error \( e \) (``relative_error``), read
-with the one table ``THRESHOLDS``.
+\( \partial f/\partial x_i \approx (f(\dots, x_i + h, \dots) - f(\dots, x_i - h, \dots))/(2h) \),
+only \( x_i \) moved, whose error shrinks like \( h^2 \). The analytic gradient
+\( g_\text{an} \) and the estimate \( g_\text{fd} \) are compared by their relative error
+\( e_\text{rel} \) (``relative_error``), read with the one table ``THRESHOLDS``.
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ THRESHOLDS: tuple[tuple[float, str], ...] = (
     (1e-2, "suspicious: a kink within h, float32 arithmetic or a poor h; else a bug"),
     (math.inf, "wrong: a bug, or a kink hit squarely"),
 )
-"""How to read a relative error e of a float64 check with h = 1e-6, one row per verdict.
+"""How to read a relative error e_rel of a float64 check with h = 1e-6, one row per verdict.
 
-Each row is (upper bound, verdict); e gets the verdict of the first row with e < bound.
+Each row is (upper bound, verdict); e_rel gets the verdict of the first row with e_rel < bound.
 """
 
 
@@ -114,13 +114,14 @@ def numerical_gradient(
 def relative_error(analytic: np.ndarray, numerical: np.ndarray) -> float:
     r"""Return ||g_an - g_fd|| / (||g_an|| + ||g_fd||), the norm-wise relative error.
 
-    \( e = \lVert g_\text{an} - g_\text{fd}\rVert / (\lVert g_\text{an}\rVert +
+    \( e_\text{rel} = \lVert g_\text{an} - g_\text{fd}\rVert / (\lVert g_\text{an}\rVert +
     \lVert g_\text{fd}\rVert) \) over whole arrays (Frobenius norms), the form of the
     gradient-checking exercise of Andrew Ng's Deep Learning Specialization; CS231n's notes
     compare element by element, \( |g_\text{an} - g_\text{fd}| /
-    \max(|g_\text{an}|, |g_\text{fd}|) \) per entry. By the triangle
-    inequality \( e \le 1 \), with \( e = 1 \) exactly when the two point in opposite
-    directions or one of them is zero (a sign error, or a forgotten all-zero gradient).
+    \max(|g_\text{an}|, |g_\text{fd}|) \) per entry. By the triangle inequality
+    \( e_\text{rel} \le 1 \), with \( e_\text{rel} = 1 \) exactly when the two point in
+    opposite directions or one of them is zero (a sign error, or a forgotten all-zero
+    gradient).
 
     Parameters
     ----------
@@ -146,7 +147,7 @@ def relative_error(analytic: np.ndarray, numerical: np.ndarray) -> float:
     """
     a = check.real_array("analytic", analytic).astype(np.float64)
     n = check.same_shape("numerical", numerical, a.shape, "analytic").astype(np.float64)
-    # e does not change when both are divided by their largest entry, and then no square
+    # e_rel does not change when both are divided by their largest entry, and then no square
     # in a norm can underflow (gradients below 1e-154) or overflow.
     largest = max(np.max(np.abs(a), initial=0.0), np.max(np.abs(n), initial=0.0))
     if largest == 0:
@@ -322,7 +323,7 @@ def check_activation(
     ...         return d_output * self.z  # forgot the factor 2
     >>> rng = np.random.default_rng(0)
     >>> result = check_activation(Square(), rng.normal(size=(3, 2)), rng.normal(size=(3, 2)))
-    >>> round(result.d_z, 6)  # the analytic gradient is half the true one: e = 1/3
+    >>> round(result.d_z, 6)  # the analytic gradient is half the true one: e_rel = 1/3
     0.333333
     """
     probe = copy.deepcopy(check.instance("activation", activation, Activation))

@@ -6,6 +6,7 @@ import importlib
 import inspect
 import io
 import tokenize
+import types
 from pathlib import Path
 
 import pytest
@@ -26,9 +27,11 @@ def documented():
         seen[module.__name__] = module
         for name in getattr(module, "__all__", []):
             value = getattr(module, name)
-            if inspect.isclass(value) or inspect.isfunction(value):
+            # On Python 3.10 inspect.isclass is also true of an alias such as Callable[...].
+            is_class = inspect.isclass(value) and not isinstance(value, types.GenericAlias)
+            if is_class or inspect.isfunction(value):
                 seen[f"{value.__module__}.{value.__qualname__}"] = value
-                for member, attribute in vars(value).items() if inspect.isclass(value) else ():
+                for member, attribute in vars(value).items() if is_class else ():
                     attribute = getattr(attribute, "__func__", attribute)  # classmethods
                     if not member.startswith("_") and (
                         inspect.isfunction(attribute) or isinstance(attribute, property)
