@@ -24,9 +24,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import REPO
-from tests.test_docs_build import NAV_PAGE, reader_text, same_build_output
+from sitebuild import NAV_PAGE, REPO, reader_text, same_build_output
 
 pytestmark = pytest.mark.docs
 pytest.importorskip("mkdocs", reason="docs toolchain not installed: pip install -e '.[docs]'")

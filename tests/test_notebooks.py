@@ -22,8 +22,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-
-from tests.conftest import REPO
+from sitebuild import REPO
 
 pytestmark = pytest.mark.docs
 pytest.importorskip("mkdocs", reason="docs toolchain not installed: pip install -e '.[docs]'")
