@@ -4,6 +4,7 @@ how to read what it produced (the text a reader meets, two builds compared byte 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import re
 import subprocess
@@ -16,8 +17,6 @@ from pathlib import Path
 from filelock import FileLock
 
 REPO = Path(__file__).resolve().parent.parent
-KATEX = REPO / "node_modules" / "katex" / "package.json"
-NPM_DONE = REPO / "node_modules" / ".package-lock.json"
 # npm must not install KaTeX twice at once, whichever pytest run or worker builds first.
 NPM_LOCK = (
     Path(tempfile.gettempdir()) / f"dense-npm-{hashlib.sha256(bytes(REPO)).hexdigest()[:16]}.lock"
@@ -47,20 +46,28 @@ def finish(proc: subprocess.Popen[str], timeout: float = 900) -> tuple[int, str]
     return proc.returncode, out
 
 
+def _katex_hook():
+    spec = importlib.util.spec_from_file_location("katex_hook", REPO / "hooks" / "katex.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def build_all(*jobs: tuple[Path, Path | None], timeout: float = 900) -> list[tuple[int, str]]:
     """Run several builds side by side and return (code, log) each.
 
-    On a fresh clone the first build runs `npm ci` (hooks/katex.py); any other build at the
-    same time, in this worker or another, would race on node_modules, so the others start
-    once npm has finished: it writes node_modules/.package-lock.json last (or once the first
-    build has ended, whatever happened).
+    When node_modules lacks what package-lock.json pins (a fresh clone, a changed lock), the
+    first build runs `npm ci` (hooks/katex.py); any other build at the same time, in this
+    worker or another, would race on node_modules, so the others start once npm has finished
+    (or once the first build has ended, whatever happened).
     """
+    current = _katex_hook().npm_packages_current
     procs = []
     with FileLock(NPM_LOCK):
-        if not KATEX.exists():
+        if not current():
             procs.append(mkdocs_build(*jobs[0]))
             jobs = jobs[1:]
-            while procs[0].poll() is None and not (KATEX.exists() and NPM_DONE.exists()):
+            while procs[0].poll() is None and not current():
                 time.sleep(0.1)
     procs += [mkdocs_build(site, docs) for site, docs in jobs]
     return [finish(proc, timeout) for proc in procs]
