@@ -23,13 +23,14 @@ def spirals(
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""Interleaved spiral arms, one per class, rotated copies of one another.
 
-    Point \( s = 0, \dots, m - 1 \) of class \( c \), with \( m \) = ``n_per_class``,
-    lies at radius \( r_s = s/(m - 1) \) and angle
-    \( \theta_s = 4 r_s + 2\pi c/C + \varepsilon_s \), that is
-    \( (r_s \sin\theta_s, r_s \cos\theta_s) \), with \( \varepsilon_s \sim
+    Point \( t = 0, \dots, n - 1 \) of class \( c \), with \( n \) = ``n_per_class``, lies at
+    distance \( \lVert x \rVert = t/(n - 1) \) from the origin (0 when \( n = 1 \)) and angle
+    \( \theta = 4 \lVert x \rVert + 2\pi c/C + \varepsilon \), that is
+    \( x = \lVert x \rVert (\sin\theta, \cos\theta) \), with \( \varepsilon \sim
     \mathcal{N}(0, \text{noise}^2) \): the \( C \) arms are evenly spaced
-    \( 2\pi/C \) apart, inside the unit disc. (CS231n's spiral data turns at the same rate
-    but starts arm \( c \) at angle \( 4c \), so its arms are not evenly spaced.)
+    \( 2\pi/C \) apart, inside the unit disc.
+    (CS231n's spiral data turns at the same rate but starts arm \( c \) at angle
+    \( 4c \), so its arms are not evenly spaced.)
 
     Parameters
     ----------
