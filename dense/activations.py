@@ -213,9 +213,10 @@ class Softmax(_Cached):
     def backward(self, d_output: np.ndarray) -> np.ndarray:
         r"""Return dL/dz, the vector-Jacobian product of each row of d_output, without the Jacobian.
 
-        Row \( s \) gets \( G_s^\top J_s \), that is
-        \( \delta_{sk} = p_{sk}\,(G_{sk} - \sum_j G_{sj}\,p_{sj}) \); it equals \( J_s G_s \)
-        because the softmax Jacobian is symmetric.
+        Row \( G_s \) of d_output is the \( v^\top \) of the VJP \( v^\top J_s \), so row
+        \( s \) of the result is \( G_s J_s \), that is
+        \( \delta_{sk} = p_{sk}\,(G_{sk} - \sum_j G_{sj}\,p_{sj}) \); it equals
+        \( (J_s G_s^\top)^\top \) because the softmax Jacobian is symmetric.
         """
         p, g = self._upstream(d_output)
         return p * (g - np.sum(g * p, axis=1, keepdims=True))
