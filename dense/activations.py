@@ -149,9 +149,9 @@ class Sigmoid(_Cached):
     def forward(self, z: np.ndarray) -> np.ndarray:
         """Return the sigmoid of z elementwise."""
         z = check.float_array("z", z)
-        # e = exp(-|z|) lies in (0, 1]; both branches below only divide by 1 + e.
-        e = np.exp(-np.abs(z))
-        self._saved = np.where(z >= 0, 1, e) / (1 + e)
+        # rho = exp(-|z|) lies in [0, 1]; both branches below only divide by 1 + rho.
+        rho = np.exp(-np.abs(z))
+        self._saved = np.where(z >= 0, 1, rho) / (1 + rho)
         return self._saved
 
     def backward(self, d_output: np.ndarray) -> np.ndarray:
@@ -206,8 +206,8 @@ class Softmax(_Cached):
     def forward(self, z: np.ndarray) -> np.ndarray:
         """Return the softmax of each row of z, shape (batch, classes); ValueError if not 2-D."""
         z = check.matrix("z", check.float_array("z", z))
-        e = np.exp(z - z.max(axis=1, keepdims=True))
-        self._saved = e / e.sum(axis=1, keepdims=True)
+        exps = np.exp(z - z.max(axis=1, keepdims=True))
+        self._saved = exps / exps.sum(axis=1, keepdims=True)
         return self._saved
 
     def backward(self, d_output: np.ndarray) -> np.ndarray:
