@@ -61,13 +61,25 @@ def _node(*args: str) -> list[str]:
     return [str(_wheel() / ("node.exe" if os.name == "nt" else "bin/node")), *args]
 
 
+def npm_packages_current() -> bool:
+    """Whether node_modules holds every package package-lock.json pins, at its version."""
+    installed = ROOT / "node_modules" / ".package-lock.json"  # npm writes it last
+    if not installed.is_file():
+        return False
+    pinned, found = (json.loads(f.read_text(encoding="utf-8"))["packages"]
+                     for f in (ROOT / "package-lock.json", installed))  # fmt: skip
+    return all(found.get(name, {}).get("version") == meta.get("version")
+               for name, meta in pinned.items() if name)  # fmt: skip
+
+
 def on_config(config):
-    if not (KATEX / "package.json").exists():
-        # Readers and contributors should not need to know about npm: install the pinned KaTeX.
+    if not npm_packages_current():
+        # Readers and contributors should not need to know about npm: install what
+        # package-lock.json pins (KaTeX; axe-core for the browser test), also after it changed.
         # Errors reach stderr as npm writes them; --engine-strict makes a Node too old for a
         # package an error instead of a warning nobody can act on; npm's one-line summary
         # ("added 2 packages in 1s") is logged like the rest of the build.
-        log.info("installing the pinned KaTeX (package-lock.json) with `npm ci` in %s", ROOT)
+        log.info("installing the npm packages package-lock.json pins with `npm ci` in %s", ROOT)
         # npm's own entry point: the wheel's bin/npm shim only works from inside the wheel.
         npm = _wheel() / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js"
         flags = ["--engine-strict", "--no-audit", "--no-fund", "--loglevel=error"]

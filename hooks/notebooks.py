@@ -108,6 +108,7 @@ def _record(run):
         return output
 
     recording.__wrapped__ = run
+    recording.records_notebooks = True
     return recording
 
 
@@ -115,8 +116,12 @@ def on_config(config):
     runner = getattr(_exec_python, "_run_python", None)
     if runner is None:
         raise PluginError("notebooks: markdown-exec's Python runner (_run_python) not found")
-    # MkDocs reloads hooks on every build of `mkdocs serve`: always wrap the original runner.
-    _exec_python._run_python = _record(getattr(runner, "__wrapped__", runner))
+    # `mkdocs serve` runs this again for every build: wrap what is under our last recorder.
+    # That is markdown-exec's runner, or hooks/exec_cache.py's around it (it comes first in
+    # mkdocs.yml), so a block whose output the cache reuses is recorded too.
+    while getattr(runner, "records_notebooks", False):
+        runner = runner.__wrapped__
+    _exec_python._run_python = _record(runner)
     for store in (_runs, _markdown, _pages):
         store.clear()
     return config

@@ -6,25 +6,13 @@ whichever worker needs it first, under a file lock; every other worker reads the
 
 from __future__ import annotations
 
-import hashlib
 import os
-import subprocess
-import sys
-import tempfile
-import time
 from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 from filelock import FileLock
-
-REPO = Path(__file__).resolve().parent.parent
-KATEX = REPO / "node_modules" / "katex" / "package.json"
-NPM_DONE = REPO / "node_modules" / ".package-lock.json"
-# npm must not install KaTeX twice at once, whichever pytest run or worker builds first.
-NPM_LOCK = (
-    Path(tempfile.gettempdir()) / f"dense-npm-{hashlib.sha256(bytes(REPO)).hexdigest()[:16]}.lock"
-)
+from sitebuild import build_all
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -36,46 +24,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def pytest_report_header() -> str:
     return "dense runs on " + ", ".join(f"{name} {version(name)}" for name in ("numpy", "tqdm"))
-
-
-def mkdocs_build(site_dir: Path, docs_dir: Path | None = None) -> subprocess.Popen[str]:
-    """Start `mkdocs build --strict` of this repo's mkdocs.yml; stdout+stderr merged.
-
-    `docs_dir` swaps the content for a throw-away folder (mkdocs.yml reads DENSE_DOCS_DIR)
-    while keeping every setting, hook and plugin of the real site.
-    """
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "NO_COLOR": "1"}
-    env.pop("DENSE_DOCS_DIR", None)
-    if docs_dir is not None:
-        env["DENSE_DOCS_DIR"] = str(docs_dir)
-    cmd = [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site_dir)]
-    return subprocess.Popen(
-        cmd, cwd=REPO, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-
-
-def finish(proc: subprocess.Popen[str], timeout: float = 900) -> tuple[int, str]:
-    out, _ = proc.communicate(timeout=timeout)
-    return proc.returncode, out
-
-
-def build_all(*jobs: tuple[Path, Path | None], timeout: float = 900) -> list[tuple[int, str]]:
-    """Run several builds side by side and return (code, log) each.
-
-    On a fresh clone the first build runs `npm ci` (hooks/katex.py); any other build at the
-    same time, in this worker or another, would race on node_modules, so the others start
-    once npm has finished: it writes node_modules/.package-lock.json last (or once the first
-    build has ended, whatever happened).
-    """
-    procs = []
-    with FileLock(NPM_LOCK):
-        if not KATEX.exists():
-            procs.append(mkdocs_build(*jobs[0]))
-            jobs = jobs[1:]
-            while procs[0].poll() is None and not (KATEX.exists() and NPM_DONE.exists()):
-                time.sleep(0.1)
-    procs += [mkdocs_build(site, docs) for site, docs in jobs]
-    return [finish(proc, timeout) for proc in procs]
 
 
 @pytest.fixture(scope="session")

@@ -14,12 +14,10 @@ import json
 import re
 import subprocess
 import textwrap
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import REPO, build_all
+from sitebuild import NAV_PAGE, REPO, build_all, mask_measured, reader_text, same_build_output
 
 pytestmark = pytest.mark.docs
 pytest.importorskip("mkdocs", reason="docs toolchain not installed: pip install -e '.[docs]'")
@@ -36,35 +34,6 @@ EXTERNAL_FETCH = re.compile(
     r"|url\(\s*['\"]?(?:https?:)?//"
     r"|@import\s"
 )
-
-
-# Output that is measured at build time (timings) differs on every build by nature. Pages wrap
-# it in <div class="measured" markdown> ... </div>; the comparisons below blank those blocks
-# (and hooks/reproducible.py keeps them out of the search index).
-MEASURED = '<div class="measured">'
-DIV_TAG = re.compile(r"<div\b|</div>")
-
-
-def mask_measured(html: str) -> str:
-    out, pos = [], 0
-    while (start := html.find(MEASURED, pos)) != -1:
-        depth = 0
-        for tag in DIV_TAG.finditer(html, start):
-            depth += 1 if tag[0] == "<div" else -1
-            if depth == 0:
-                break
-        assert depth == 0, f"unclosed {MEASURED}"
-        out += [html[pos:start], MEASURED, "</div>"]
-        pos = tag.end()
-    out.append(html[pos:])
-    return "".join(out)
-
-
-def same_build_output(a: Path, b: Path) -> bool:
-    x, y = a.read_bytes(), b.read_bytes()
-    if a.suffix == ".html":
-        x, y = (mask_measured(t.decode("utf-8")).encode("utf-8") for t in (x, y))
-    return x == y
 
 
 def pages(site: Path) -> list[Path]:
@@ -163,36 +132,6 @@ def test_two_builds_are_byte_identical(real_builds: tuple[Path, Path]) -> None:
             f"{len(different)} files differ between two builds: {[str(p) for p in different]}\n"
             f"first difference in {first} at byte {at}:\n{x[at - 80 : at + 80]!r}\n{y[at - 80 : at + 80]!r}"
         )
-
-
-class _Text(HTMLParser):
-    """What a reader can meet on a page: its text (prose and shown code) and the text of
-    alt, aria-label and title attributes (figure descriptions, tooltips)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.text: list[str] = []
-        self.descriptions: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag, attrs):
-        self._skip += tag in ("script", "style")
-        described = ("alt", "aria-label", "title")
-        self.descriptions += [value for name, value in attrs if name in described and value]
-
-    def handle_endtag(self, tag):
-        self._skip -= tag in ("script", "style")
-
-    def handle_data(self, data):
-        if not self._skip:
-            self.text.append(data)
-
-
-def reader_text(page_html: str) -> str:
-    """The page's text as a browser joins it, then its descriptions, one per line."""
-    parser = _Text()
-    parser.feed(page_html)
-    return "\n".join(["".join(parser.text), *parser.descriptions])
 
 
 def search_entries(site: Path) -> list[dict[str, str]]:
@@ -429,9 +368,6 @@ FAULTS = {
         ["WARNING", "backward.md", "dense.layer.Dense.forward", "must be empty"],
     ),
 }
-
-
-NAV_PAGE = re.compile(r"^\s+- (?:[^:\n]+: )?([\w/.-]+\.md)$", re.MULTILINE)
 
 
 def small_docs(tmp_path: Path, backward: str) -> Path:
