@@ -149,9 +149,9 @@ class Sigmoid(_Cached):
     def forward(self, z: np.ndarray) -> np.ndarray:
         """Return the sigmoid of z elementwise."""
         z = check.float_array("z", z)
-        # e = exp(-|z|) lies in (0, 1]; both branches below only divide by 1 + e.
-        e = np.exp(-np.abs(z))
-        self._saved = np.where(z >= 0, 1, e) / (1 + e)
+        # rho = exp(-|z|) lies in [0, 1]; both branches below only divide by 1 + rho.
+        rho = np.exp(-np.abs(z))
+        self._saved = np.where(z >= 0, 1, rho) / (1 + rho)
         return self._saved
 
     def backward(self, d_output: np.ndarray) -> np.ndarray:
@@ -206,16 +206,17 @@ class Softmax(_Cached):
     def forward(self, z: np.ndarray) -> np.ndarray:
         """Return the softmax of each row of z, shape (batch, classes); ValueError if not 2-D."""
         z = check.matrix("z", check.float_array("z", z))
-        e = np.exp(z - z.max(axis=1, keepdims=True))
-        self._saved = e / e.sum(axis=1, keepdims=True)
+        exps = np.exp(z - z.max(axis=1, keepdims=True))
+        self._saved = exps / exps.sum(axis=1, keepdims=True)
         return self._saved
 
     def backward(self, d_output: np.ndarray) -> np.ndarray:
         r"""Return dL/dz, the vector-Jacobian product of each row of d_output, without the Jacobian.
 
-        Row \( s \) gets \( G_s^\top J_s \), that is
-        \( \delta_{sk} = p_{sk}\,(G_{sk} - \sum_j G_{sj}\,p_{sj}) \); it equals \( J_s G_s \)
-        because the softmax Jacobian is symmetric.
+        Row \( G_s \) of d_output is the \( v^\top \) of the VJP \( v^\top J_s \), so row
+        \( s \) of the result is \( G_s J_s \), that is
+        \( \delta_{sk} = p_{sk}\,(G_{sk} - \sum_j G_{sj}\,p_{sj}) \); it equals
+        \( (J_s G_s^\top)^\top \) because the softmax Jacobian is symmetric.
         """
         p, g = self._upstream(d_output)
         return p * (g - np.sum(g * p, axis=1, keepdims=True))
