@@ -1,16 +1,20 @@
-r"""One training step of one layer against the three matrix products it cannot avoid.
+r"""One training step of one layer, against the three matrix products it cannot avoid.
 
 A step of :class:`dense.Dense` is ``forward`` followed by ``backward`` with an SGD
-update. Its cost is dominated by three matrix products (GEMMs):
+update. Three of its operations are matrix products (GEMMs):
 
 * forward, \( z = xW \): ``(B, in) @ (in, out)``,
 * backward, \( \partial L/\partial x = \delta W^\top \): ``(B, out) @ (out, in)``,
 * backward, \( \partial L/\partial W = x^\top \delta \): ``(in, B) @ (B, out)``,
 
-each of ``2·B·in·out`` floating-point operations. The *limit* variant runs just
-those three products into preallocated outputs; no implementation of the step
-can do less work, so ``step / limit`` measures everything the layer adds (bias,
-activation, checks, the update, allocations, Python).
+each of ``2·B·in·out`` floating-point operations. The *limit* runs just those three
+products into arrays allocated once, so ``step / limit`` measures everything else the
+step does. The *ladder* accounts for that gap: it adds the step's other operations to the
+products one at a time (the products writing new arrays, the bias, the activation, the
+update), every rung timed side by side with the others, and the difference between
+neighbouring rungs is what one part costs inside a whole step. The last difference, from
+the top rung to the real step, is the argument checks and the Python calls. The parts add
+up to ``step - limit`` by construction, up to the noise of the medians.
 """
 
 from __future__ import annotations
@@ -24,9 +28,16 @@ import numpy as np
 
 from benchmarks.timing import calibrate, interleaved, paired_ratio
 from dense import Dense, ReLU
+from dense.layer import _descend
+
+try:
+    import resource
+except ImportError:  # Windows: no page-fault counts
+    resource = None
 
 __all__ = [
-    "PART_NAMES",
+    "LEARNING_RATE",
+    "PARTS",
     "SHAPES",
     "SHAPES_QUICK",
     "LayerCase",
@@ -39,15 +50,10 @@ __all__ = [
 SHAPES_QUICK: tuple[tuple[int, int, int], ...] = ((32, 784, 128), (64, 256, 256), (256, 1024, 1024))
 SHAPES: tuple[tuple[int, int, int], ...] = (*SHAPES_QUICK, (1024, 2048, 2048))
 
-# The operations of a step besides the three products, in the order the step runs them.
-PART_NAMES = (
-    "argument checks",
-    "bias add",
-    "ReLU forward",
-    "ReLU backward",
-    "bias gradient",
-    "SGD update",
-)
+# The rungs of the ladder, bottom to top; each adds one part of the step to the one below.
+RUNGS = ("products", "bias", "activation", "update")
+# What each step up the ladder adds, then what the real step adds to the top rung.
+PARTS = ("new arrays", "bias", "activation", "update", "checks and calls")
 
 # Small enough that the weights drift slowly over thousands of timed steps (the
 # values never overflow or turn subnormal), large enough that the update is real work.
@@ -83,6 +89,10 @@ class LayerCase:
     def flops(self) -> int:
         return gemm_flops(self.batch, self.inputs, self.outputs)
 
+    @property
+    def rungs(self) -> tuple[str, ...]:
+        return RUNGS if self.relu else tuple(rung for rung in RUNGS if rung != "activation")
+
     def data(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Input batch, upstream gradient and initial weights, in the case's dtype."""
         dtype = np.dtype(self.dtype)
@@ -101,21 +111,13 @@ def torch_or_reason():
     return torch
 
 
-def _dense_step(
-    case: LayerCase, x, d_output, weights, learning_rate: float = LEARNING_RATE
-) -> tuple[Callable[[], object], Dense]:
-    layer = Dense(
-        case.inputs,
-        case.outputs,
-        ReLU() if case.relu else None,
-        rng=0,
-        dtype=case.dtype,
-    )
+def _dense_step(case: LayerCase, x, d_output, weights) -> tuple[Callable[[], object], Dense]:
+    layer = Dense(case.inputs, case.outputs, ReLU() if case.relu else None, rng=0, dtype=case.dtype)
     layer.weights[...] = weights
 
     def step() -> None:
         layer.forward(x)
-        layer.backward(d_output, learning_rate)
+        layer.backward(d_output, LEARNING_RATE)
 
     return step, layer
 
@@ -135,6 +137,57 @@ def _limit(case: LayerCase, x, d_output, weights) -> Callable[[], object]:
         np.matmul(x_T, d_output, out=d_W)
 
     return products
+
+
+def _rung(case: LayerCase, x, d_output, weights, top: str, descend=_descend):
+    """The step's arithmetic, as ``Dense`` does it, up to and including rung ``top``.
+
+    ``descend(parameter, gradient, rate)`` is the update. Returns the step and the
+    parameters it updates.
+    """
+    level = RUNGS.index(top)
+    bias, relu, update = level >= 1, level >= 2 and case.relu, level >= 3
+    W, b = weights.copy(), np.zeros((1, case.outputs), dtype=case.dtype)
+
+    def step() -> tuple[np.ndarray, np.ndarray]:
+        z = x @ W
+        if bias:
+            z += b
+        a = np.maximum(z, 0) if relu else z
+        delta = d_output * (a > 0) if relu else d_output
+        d_x = delta @ W.T
+        d_W = x.T @ delta
+        if bias:
+            d_b = delta.sum(axis=0, keepdims=True)
+        if update:
+            descend(W, d_W, LEARNING_RATE)
+            descend(b, d_b, LEARNING_RATE)
+        return a, d_x
+
+    return step, (W, b)
+
+
+def _naive(parameter: np.ndarray, gradient: np.ndarray, rate: float) -> None:
+    parameter -= rate * gradient
+
+
+def _fused_descend():
+    """An SGD update in one pass, BLAS's axpy through SciPy, or None without SciPy.
+
+    NumPy has no fused multiply-subtract: ``W -= rate * dW`` reads and writes memory twice.
+    The suite times this one-pass form only to show what that costs; dense does not use it.
+    """
+    try:
+        from scipy.linalg import blas
+    except ImportError:
+        return None
+    axpy = {np.dtype("float64"): blas.daxpy, np.dtype("float32"): blas.saxpy}
+
+    def descend(parameter: np.ndarray, gradient: np.ndarray, rate: float) -> None:
+        # axpy writes y = a * x + y into y itself when y is contiguous, as parameters are.
+        axpy[parameter.dtype](gradient.ravel(), parameter.ravel(), a=-rate)
+
+    return descend
 
 
 def _torch_step(torch, case: LayerCase, x, d_output, weights):
@@ -161,42 +214,21 @@ def _torch_step(torch, case: LayerCase, x, d_output, weights):
     return step, linear, x_t
 
 
-def _parts(case: LayerCase, x, d_output, weights) -> dict[str, Callable[[], object]]:
-    """The step's operations other than the three products, each on its own.
+def _torch_products(torch, case: LayerCase, x, d_output, weights) -> Callable[[], object]:
+    # PyTorch's limit: the three products of its step, as nn.Linear lays them out (it
+    # stores W^T), into tensors allocated once.
+    x_t, d_t = torch.from_numpy(x), torch.from_numpy(d_output)
+    W_T = torch.from_numpy(weights.T.copy())
+    z = torch.empty((case.batch, case.outputs), dtype=x_t.dtype)
+    d_x = torch.empty_like(x_t)
+    d_W_T = torch.empty_like(W_T)
 
-    Each callable repeats what :class:`dense.Dense` runs, on arrays of the case's
-    shapes, so timing them shows where the time between the limit and the step
-    goes. (Run separately, each finds its data in cache more often than inside a
-    step: their sum is a lower bound of the real overhead.)
-    """
-    layer = Dense(case.inputs, case.outputs, ReLU() if case.relu else None, rng=0, dtype=case.dtype)
-    layer.weights[...] = weights
-    layer.forward(x)
-    layer.backward(d_output, LEARNING_RATE)  # now d_weights and d_biases exist
-    z = x @ weights
-    W, b = weights.copy(), layer.biases.copy()
-    d_W, d_b = layer.d_weights, layer.d_biases
-    relu = ReLU()
-    relu.forward(z)
+    def products() -> None:
+        torch.matmul(x_t, W_T.T, out=z)
+        torch.matmul(d_t, W_T, out=d_x)
+        torch.matmul(d_t.T, x_t, out=d_W_T)
 
-    def update() -> None:
-        nonlocal W, b
-        W -= LEARNING_RATE * d_W
-        b -= LEARNING_RATE * d_b
-
-    parts: dict[str, Callable[[], object]] = {
-        "argument checks": lambda: (
-            layer._as_input(x),
-            layer._as_upstream(d_output, LEARNING_RATE),
-        ),
-        "bias add": lambda: np.add(z, b, out=z),
-    }
-    if case.relu:
-        parts["ReLU forward"] = lambda: relu.forward(z)
-        parts["ReLU backward"] = lambda: relu.backward(d_output)
-    parts["bias gradient"] = lambda: d_output.sum(axis=0, keepdims=True)
-    parts["SGD update"] = update
-    return parts
+    return products
 
 
 def _agree(case: LayerCase, torch, rng: np.random.Generator) -> bool:
@@ -216,12 +248,29 @@ def _agree(case: LayerCase, torch, rng: np.random.Generator) -> bool:
     with torch.no_grad():
         for p in linear.parameters():
             p.add_(p.grad, alpha=-LEARNING_RATE)
-    tol = 1e-4 if case.dtype == "float32" else 1e-10
+    tol = _tolerance(case)
     return bool(
         np.allclose(x_t.grad.numpy(), d_x, rtol=tol, atol=tol)
         and np.allclose(linear.weight.detach().numpy().T, layer.weights, rtol=tol, atol=tol)
         and np.allclose(linear.bias.detach().numpy(), layer.biases.ravel(), rtol=tol, atol=tol)
     )
+
+
+def _ladder_agrees(case: LayerCase, rng: np.random.Generator) -> bool:
+    """The top rung of the ladder computes what a ``Dense`` step computes."""
+    x, d_output, weights = case.data(rng)
+    _, layer = _dense_step(case, x, d_output, weights)
+    rung, parameters = _rung(case, x, d_output, weights, RUNGS[-1])
+    output, d_x = layer.forward(x), layer.backward(d_output, LEARNING_RATE)
+    rung_output, rung_d_x = rung()
+    tol = _tolerance(case)
+    pairs = [(output, rung_output), (d_x, rung_d_x)]
+    pairs += list(zip((layer.weights, layer.biases), parameters, strict=True))
+    return all(np.allclose(a, b, rtol=tol, atol=tol) for a, b in pairs)
+
+
+def _tolerance(case: LayerCase) -> float:
+    return 1e-4 if case.dtype == "float32" else 1e-10
 
 
 def measure(
@@ -233,7 +282,7 @@ def measure(
     budget_seconds: float,
     torch=None,
 ) -> dict:
-    """Time the dense step, the limit and (when given) PyTorch for one case.
+    """Time the dense step, the limit, the ladder and (when given) PyTorch for one case.
 
     Parameters
     ----------
@@ -254,26 +303,29 @@ def measure(
     Returns
     -------
     dict
-        The case, per-call median seconds of each variant, achieved GFLOP/s and
-        the ratios ``step_over_limit`` and ``step_over_torch`` (medians of
-        within-round ratios), plus the same ratios of the fastest samples
-        (``*_min``); ``update_in_step_over_limit``, the cost of the SGD update
-        inside the step (step minus the same step with ``learning_rate=0``) over
-        the limit; and ``parts``: median seconds of each operation of the step
-        other than the products, timed on its own.
+        The case; per-call median seconds of each variant (``limit``, the rungs,
+        ``dense``, ``torch`` and ``torch_products``); achieved GFLOP/s; the ratios
+        ``step_over_limit`` and ``step_over_torch`` (medians of within-round ratios)
+        and the same of the fastest samples (``*_min``); ``parts``, each part of
+        :data:`PARTS` as a fraction of the limit (median of within-round differences
+        between neighbouring rungs); ``fused_update``, what the update part would be
+        as one fused pass (``None`` without SciPy); ``limit_over_torch_products``, NumPy's three
+        products over PyTorch's; ``faults_per_step``, page faults of one call of the
+        limit, the step and the step with a parameter-sized update temporary.
     """
     x, d_output, weights = case.data(rng)
-    step, _ = _dense_step(case, x, d_output, weights)
     variants: dict[str, Callable[[], object]] = {
-        "dense": step,
         "limit": _limit(case, x, d_output, weights),
-        # learning_rate=0 skips the update (documented): the difference to "dense" is
-        # what the update costs inside a real step, caches and all.
-        "dense_no_update": _dense_step(case, x, d_output, weights, 0.0)[0],
+        **{rung: _rung(case, x, d_output, weights, rung)[0] for rung in case.rungs},
+        "dense": _dense_step(case, x, d_output, weights)[0],
     }
+    fused = _fused_descend()
+    if fused is not None:
+        variants["fused_update"] = _rung(case, x, d_output, weights, "update", fused)[0]
     agrees = None
     if torch is not None:
         variants["torch"] = _torch_step(torch, case, x, d_output, weights)[0]
+        variants["torch_products"] = _torch_products(torch, case, x, d_output, weights)
         agrees = _agree(case, torch, rng)
     inner = calibrate(variants["limit"], sample_seconds)
     one_round = sum(inner * _once(fn) for fn in variants.values())
@@ -296,28 +348,60 @@ def measure(
         "seconds_min": fastest,
         "gflops": {name: case.flops / seconds / 1e9 for name, seconds in median.items()},
         "step_over_limit": paired_ratio(samples["dense"], samples["limit"]),
-        "step_over_torch": None,
         "step_over_limit_min": fastest["dense"] / fastest["limit"],
+        "step_over_torch": None,
         "step_over_torch_min": None,
+        "limit_over_torch_products": None,
+        "torch_over_torch_products": None,
         "torch_agrees": agrees,
+        "ladder_agrees": _ladder_agrees(case, rng),
+        "parts": _parts(case, samples),
+        "fused_update": None,
+        "faults_per_step": {
+            "limit": _faults(variants["limit"]),
+            "dense": _faults(variants["dense"]),
+            # The top rung with the update as NumPy reads it, W -= rate * dW: a temporary
+            # as large as W on every step.
+            "one_temporary": _faults(_rung(case, x, d_output, weights, "update", _naive)[0]),
+        },
     }
-    if "torch" in samples:
+    if fused is not None:
+        row["fused_update"] = _added(samples, "fused_update", case.rungs[-2])
+    if torch is not None:
         row["step_over_torch"] = paired_ratio(samples["dense"], samples["torch"])
         row["step_over_torch_min"] = fastest["dense"] / fastest["torch"]
-    row["update_in_step_over_limit"] = statistics.median(
-        (with_update - without) / limit
-        for with_update, without, limit in zip(
-            samples["dense"], samples["dense_no_update"], samples["limit"], strict=True
-        )
-    )
-    row["parts"] = {}
-    parts = _parts(case, x, d_output, weights)
-    assert set(parts) <= set(PART_NAMES)
-    for name, fn in parts.items():
-        calls = calibrate(fn, sample_seconds / 4)
-        timed = interleaved({name: fn}, repeats=min(rounds, 15), inner=calls)
-        row["parts"][name] = float(np.median(timed[name]))
+        row["limit_over_torch_products"] = paired_ratio(samples["limit"], samples["torch_products"])
+        row["torch_over_torch_products"] = paired_ratio(samples["torch"], samples["torch_products"])
     return row
+
+
+def _parts(case: LayerCase, samples: dict[str, list[float]]) -> dict[str, float]:
+    """Each part, what one step up the ladder adds, as a fraction of the limit."""
+    ladder = ["limit", *case.rungs, "dense"]
+    added = [name for name in PARTS if name != "activation" or case.relu]
+    return {
+        part: _added(samples, above, below)
+        for part, below, above in zip(added, ladder[:-1], ladder[1:], strict=True)
+    }
+
+
+def _added(samples: dict[str, list[float]], upper: str, lower: str) -> float:
+    """Median over rounds of (upper - lower) / limit, each round's samples side by side."""
+    return statistics.median(
+        (a - b) / limit
+        for a, b, limit in zip(samples[upper], samples[lower], samples["limit"], strict=True)
+    )
+
+
+def _faults(fn: Callable[[], object], calls: int = 5) -> float | None:
+    """Page faults per call of ``fn``: each one is a first touch of memory new to the process."""
+    if resource is None:
+        return None
+    fn()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(calls):
+        fn()
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / calls
 
 
 def _once(fn: Callable[[], object]) -> float:

@@ -15,6 +15,9 @@ from dense.init import INITIALIZERS, Initializer
 
 __all__ = ["Dense", "chain"]
 
+# Rows of a parameter updated at once by _descend: a temporary this size fits in the cache.
+_BLOCK_BYTES = 1 << 19
+
 
 class Dense:
     r"""A fully connected layer, a = f(xW + b), trained by plain stochastic gradient descent.
@@ -199,7 +202,9 @@ class Dense:
         self.input, self.output = x, output
         return output
 
-    def backward(self, d_output: np.ndarray, learning_rate: float) -> np.ndarray:
+    def backward(
+        self, d_output: np.ndarray, learning_rate: float, *, input_gradient: bool = True
+    ) -> np.ndarray | None:
         r"""Backpropagate d_output = dL/da, keep dL/dW and dL/db, then take one SGD step.
 
         \( \partial L/\partial x = \delta W^\top \) uses the weights from before the step,
@@ -211,11 +216,13 @@ class Dense:
             \( G = \partial L/\partial a \) for the last ``forward``.
         learning_rate : float
             The step size \( \eta \ge 0 \); with ``0`` the parameters stay as they are.
+        input_gradient : bool, default True
+            Compute \( \partial L/\partial x \); a first layer, whose input is data, needs none.
 
         Returns
         -------
-        numpy.ndarray
-            \( \partial L/\partial x \), shape ``(batch, input_size)``.
+        numpy.ndarray or None
+            \( \partial L/\partial x \), shape ``(batch, input_size)``, or ``None``.
 
         Raises
         ------
@@ -223,8 +230,9 @@ class Dense:
             If ``forward`` has not been called.
         TypeError, ValueError
             If ``d_output`` is not real or not of the last output's shape, ``learning_rate``
-            is not a finite number >= 0, or a custom activation's ``backward`` returns
-            something other than what it was given. Nothing changes then.
+            is not a finite number >= 0, ``input_gradient`` not a bool, or a custom
+            activation's ``backward`` returns something other than what it was given.
+            Nothing changes then.
 
         Examples
         --------
@@ -237,15 +245,15 @@ class Dense:
         >>> layer.d_weights.ravel(), layer.weights.ravel()
         (array([1., 4.]), array([1.5, 1. ]))
         """
-        d_output, learning_rate = self._as_upstream(d_output, learning_rate)
+        d_output, learning_rate = self._as_upstream(d_output, learning_rate, input_gradient)
         delta = d_output if self.activation is None else self.activation.backward(d_output)
         check.returned(self.activation, "backward", delta, d_output)
-        d_input = delta @ self.weights.T  # uses W before the update below
+        d_input = delta @ self.weights.T if input_gradient else None  # W before the update
         self.d_weights = self.input.T @ delta
         self.d_biases = delta.sum(axis=0, keepdims=True)
         if learning_rate:
-            self.weights -= learning_rate * self.d_weights
-            self.biases -= learning_rate * self.d_biases
+            _descend(self.weights, self.d_weights, learning_rate)
+            _descend(self.biases, self.d_biases, learning_rate)
         return d_input
 
     def __repr__(self) -> str:
@@ -260,11 +268,24 @@ class Dense:
         x = check.matrix("input", input, columns=self.input_size)
         return x if x.dtype == self.dtype else x.astype(self.dtype)
 
-    def _as_upstream(self, d_output: object, learning_rate: object) -> tuple[np.ndarray, float]:
+    def _as_upstream(
+        self, d_output: object, learning_rate: object, input_gradient: object = True
+    ) -> tuple[np.ndarray, float]:
         output = check.cached(self, self.output, "backward")
         d_output = check.same_shape("d_output", d_output, output.shape, "the last output")
         rate = check.finite_real("learning_rate", learning_rate, minimum=0.0)
+        check.flag("input_gradient", input_gradient)
         return d_output.astype(self.dtype, copy=False), rate
+
+
+def _descend(parameter: np.ndarray, gradient: np.ndarray, rate: float) -> None:
+    """Take one SGD step in place, parameter -= rate * gradient."""
+    # A block of rows at a time, so the temporary rate * block stays in the cache.
+    # One temporary of the parameter's size would be a third array streamed through
+    # memory and, when large, fresh memory that the system maps page by page.
+    rows = max(1, _BLOCK_BYTES // parameter[0].nbytes)
+    for start in range(0, len(parameter), rows):
+        parameter[start : start + rows] -= rate * gradient[start : start + rows]
 
 
 def chain(layers: Iterable[Dense]) -> tuple[Dense, ...]:

@@ -222,7 +222,10 @@ class Sequential:
                 f"from before this batch. Try a smaller learning_rate than {rate}, or scale "
                 "the inputs."
             )
-        self.backward(d_output, learning_rate=0.0)  # every gradient first, no layer moves yet
+        # Every gradient first, no layer moves yet. The first layer's input is the data,
+        # whose gradient nothing uses: that layer skips its dL/dx product.
+        for k in reversed(range(len(self.layers))):
+            d_output = self.layers[k].backward(d_output, 0.0, input_gradient=k > 0)
         if not rate:
             return value
         # Every new parameter is computed before any is applied, so that a step that would

@@ -22,8 +22,6 @@ import contextlib
 import json
 import math
 import os
-import stat
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterable
@@ -33,6 +31,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from dense._atomic import write_atomically
 from dense.activations import LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from dense.init import INITIALIZERS
 from dense.layer import Dense, chain
@@ -105,7 +104,7 @@ def save_layers(layers: Iterable[Dense], path: str | PathLike[str]) -> None:
         arrays[f"weights_{k}"] = layer.weights
         arrays[f"biases_{k}"] = layer.biases
     _layers_from(f"cannot save {os.fspath(path)}", arrays)  # the check load_layers makes
-    _write_atomically(Path(path), arrays)
+    write_atomically(Path(path), lambda file: _write_npz(file, arrays))
 
 
 def load_layers(path: str | PathLike[str]) -> list[Dense]:
@@ -198,29 +197,6 @@ def _describe(k: int, layer: Dense) -> dict[str, Any]:
     }
 
 
-def _write_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    if path.is_dir():  # os.replace would fail only after the whole file was written
-        raise IsADirectoryError(
-            f"{path} is a folder; name the file to write, e.g. {path / 'model.npz'}"
-        )
-    folder = path.parent
-    descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            _write_npz(file, arrays)
-            file.flush()
-            os.fsync(file.fileno())  # the bytes are on disk before the rename makes them live
-        # mkstemp makes the file private (0600); keep the mode of the file being replaced.
-        mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-    _sync_folder(folder)
-
-
 def _write_npz(file: IO[bytes], arrays: dict[str, np.ndarray]) -> None:
     # np.savez as NumPy writes it, but never pickling, on every supported NumPy version
     # (np.savez has no allow_pickle before NumPy 2.1), and with a fixed date in the zip
@@ -230,19 +206,6 @@ def _write_npz(file: IO[bytes], arrays: dict[str, np.ndarray]) -> None:
             entry = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
             with archive.open(entry, "w", force_zip64=True) as stream:
                 np.lib.format.write_array(stream, array, allow_pickle=False)
-
-
-def _sync_folder(folder: Path) -> None:
-    # Makes the rename itself durable on POSIX; Windows cannot open a folder, and needs not.
-    try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        with contextlib.suppress(OSError):
-            os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def _read_arrays(path: str | PathLike[str]) -> dict[str, np.ndarray]:

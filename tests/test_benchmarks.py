@@ -8,8 +8,10 @@ How fast anything is depends on the machine and is not asserted here.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,10 +19,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks.layer_step import SHAPES, SHAPES_QUICK, gemm_flops
-from benchmarks.run import write_json
+from benchmarks import report, results
+from benchmarks.layer_step import PARTS, SHAPES, SHAPES_QUICK, gemm_flops
+from benchmarks.results import shape
 from benchmarks.timing import calibrate, interleaved, paired_ratio
-from tests.conftest import REPO
+
+REPO = results.FOLDER.parents[1]
 
 pytest.importorskip(
     "threadpoolctl", reason="benchmarks need the bench extra: pip install -e '.[bench]'"
@@ -44,25 +48,26 @@ def run_quick(output: Path, *extra: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def quick(tmp_path_factory) -> tuple[dict, str]:
+def quick_run(tmp_path_factory) -> tuple[dict, subprocess.CompletedProcess[str], Path]:
     output = tmp_path_factory.mktemp("bench") / "quick.json"
     proc = run_quick(output)
     assert proc.returncode == 0, f"python -m benchmarks --quick failed:\n{proc.stderr}"
     # Written atomically: only the final file, no temporary left next to it.
     assert sorted(p.name for p in output.parent.iterdir()) == ["quick.json"]
-    return json.loads(output.read_text()), proc.stdout
+    return json.loads(output.read_text()), proc, output
 
 
-def shape(row: dict) -> tuple[int, int, int]:
-    return (row["batch"], row["inputs"], row["outputs"])
+@pytest.fixture(scope="module")
+def quick(quick_run) -> tuple[dict, str]:
+    return quick_run[0], quick_run[1].stdout
 
 
 def test_quick_run_describes_machine_and_run(quick) -> None:
-    results, _ = quick
-    assert results["schema"] == 1
-    assert results["mode"] == "quick"
-    assert results["threads"] == 1
-    machine = results["machine"]
+    measured, _ = quick
+    assert measured["schema"] == results.SCHEMA
+    assert measured["mode"] == "quick"
+    assert measured["threads"] == 1
+    machine = measured["machine"]
     assert machine["cpu"]
     assert machine["usable_cores"] >= 1
     assert machine["numpy"] == np.__version__
@@ -73,26 +78,41 @@ def test_quick_run_describes_machine_and_run(quick) -> None:
 
 
 def test_quick_run_times_every_layer_case(quick) -> None:
-    results, stdout = quick
-    rows = results["layer_step"]["rows"]
+    measured, stdout = quick
+    rows = measured["layer_step"]["rows"]
     cases = {(shape(row), row["dtype"], row["activation"]) for row in rows}
     assert cases == {(s, d, a) for s in SHAPES_QUICK for d, a in VARIANTS}
     assert len(rows) == len(cases)
-    torch_ok = results["layer_step"]["torch"].startswith("ok")
+    torch_ok = measured["layer_step"]["torch"].startswith("ok")
+    scipy_ok = importlib.util.find_spec("scipy") is not None
     for row in rows:
         batch, inputs, outputs = shape(row)
         assert row["flops"] == 6 * batch * inputs * outputs
-        expected = {"dense", "dense_no_update", "limit"} | ({"torch"} if torch_ok else set())
+        rungs = {"products", "bias", "update"} | (
+            {"activation"} if row["activation"] == "relu" else set()
+        )
+        expected = {"dense", "limit"} | rungs | ({"torch", "torch_products"} if torch_ok else set())
+        if scipy_ok:
+            expected.add("fused_update")
+            assert isinstance(row["fused_update"], float)
         assert set(row["seconds"]) == expected
         assert all(seconds > 0 for seconds in row["seconds"].values())
         assert row["step_over_limit"] > 0
-        assert isinstance(row["update_in_step_over_limit"], float)  # a difference: any sign
+        # The ladder computes what the layer computes, so its parts are the layer's parts.
+        assert row["ladder_agrees"] is True, f"the ladder computed something else for {row}"
+        assert list(row["parts"]) == [
+            p for p in PARTS if p != "activation" or "activation" in rungs
+        ]
+        assert all(isinstance(part, float) for part in row["parts"].values())  # any sign
+        assert set(row["faults_per_step"]) == {"limit", "dense", "one_temporary"}
         if torch_ok:
             assert row["step_over_torch"] > 0
+            assert row["limit_over_torch_products"] > 0
+            assert row["torch_over_torch_products"] > 0
             assert row["torch_agrees"] is True, f"torch computed something else for {row}"
         else:
             assert row["step_over_torch"] is None
-    fixed = results["layer_step"]["fixed_cost"]
+    fixed = measured["layer_step"]["fixed_cost"]
     assert [(shape(row), row["activation"]) for row in fixed] == [
         ((1, 1, 1), "none"),
         ((1, 1, 1), "relu"),
@@ -101,7 +121,7 @@ def test_quick_run_times_every_layer_case(quick) -> None:
     assert "step/limit" in stdout
     assert "GFLOP/s" in stdout
     for s in SHAPES_QUICK:
-        assert str(s) in stdout
+        assert "x".join(map(str, s)) in stdout
 
 
 def test_quick_run_trains_digits_or_says_why_not(quick) -> None:
@@ -133,21 +153,61 @@ def test_quick_run_step_allocates_no_more_than_its_results(quick) -> None:
         assert row["step_peak_bytes"] >= row["gradient_bytes"]  # it did measure the step
 
 
-def test_quick_run_lists_targets(quick) -> None:
-    targets = quick[0]["targets"]
-    names = [target["name"] for target in targets]
-    assert len(names) == len(set(names))
-    assert any(name.startswith("step/limit") for name in names)
-    for target in targets:
-        assert target["met"] in (True, False, None)
+def test_quick_output_sums_up_first_reads_neutrally_and_fits_100_columns(quick_run) -> None:
+    _, proc, _ = quick_run
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("dense benchmarks, quick run (1 thread(s), ")
+    assert "x its products" in lines[0]
+    too_wide = [line for line in lines if len(line) > 100]
+    assert not too_wide, f"{len(too_wide)} lines wider than 100 columns: {too_wide[0]!r}"
+    words = set(re.findall(r"[a-z]+", proc.stdout.lower()))
+    # A quick run judges nothing, and the output speaks of the code, not of how it is managed.
+    assert not words & {"missed", "met", "target", "targets", "issue", "bound", "bounds"}
+    # Progress is tqdm's bar, on stderr, so the report on stdout stays clean.
+    assert "benchmarks: 100%" in proc.stderr
+    assert "%|" not in proc.stdout
+
+
+def test_report_reprints_a_results_file(quick_run) -> None:
+    measured, proc, output = quick_run
+    again = subprocess.run(
+        [sys.executable, "-m", "benchmarks.report", str(output)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert proc.stdout == again.stdout + f"\nwrote {output}\n"
+    assert again.stdout == report.format_report(measured) + "\n"
+
+
+def test_a_full_report_sets_the_worst_ratios_beside_the_bounds(quick) -> None:
+    full = {**quick[0], "mode": "full"}
+    text = report.format_report(full)
+    assert all(len(line) <= 100 for line in text.splitlines())
+    assert "beside the bounds stated for a full one-thread run" in text
+    rows = full["layer_step"]["rows"]
+    for bounded, bound in report.STEP_OVER_LIMIT_BOUND.items():
+        worst = max(row["step_over_limit"] for row in rows if shape(row) == bounded)
+        verdict = "within" if worst <= bound else f"above by {worst - bound:.3f}"
+        line = next(
+            line
+            for line in text.splitlines()[::-1]
+            if line.split()[:1] == ["x".join(map(str, bounded))]
+        )
+        assert line.split()[1:4] == [f"{worst:.3f}", f"{bound:.2f}", verdict.split()[0]]
+    words = set(re.findall(r"[a-z]+", text.lower()))
+    assert not words & {"missed", "met", "target", "targets", "issue"}
 
 
 def test_committed_results_are_a_full_one_thread_run() -> None:
-    # docs/performance.md draws its table and figure from this file.
-    results = json.loads((REPO / "benchmarks" / "results" / "latest.json").read_text())
-    assert results["mode"] == "full"
-    assert results["threads"] == 1
-    rows = results["layer_step"]["rows"]
+    # docs/performance.md draws its tables and figure from this file.
+    committed = results.load()
+    assert committed["schema"] == results.SCHEMA
+    assert committed["mode"] == "full"
+    assert committed["threads"] == 1
+    rows = committed["layer_step"]["rows"]
     assert {(shape(row), row["dtype"], row["activation"]) for row in rows} == {
         (s, d, a) for s in SHAPES for d, a in VARIANTS
     }
@@ -185,10 +245,10 @@ def test_calibrate_returns_a_positive_call_count() -> None:
     assert calibrate(lambda: None, 1e-4) >= 1
 
 
-def test_write_json_replaces_the_file_atomically(tmp_path: Path) -> None:
+def test_results_are_written_atomically(tmp_path: Path) -> None:
     path = tmp_path / "results.json"
     path.write_text("old")
-    write_json({"a": [1, 2]}, path)
+    results.write({"a": [1, 2]}, path)
     assert json.loads(path.read_text()) == {"a": [1, 2]}
     assert [p.name for p in tmp_path.iterdir()] == ["results.json"]
 
@@ -196,6 +256,6 @@ def test_write_json_replaces_the_file_atomically(tmp_path: Path) -> None:
         pass
 
     with pytest.raises(TypeError):
-        write_json({"a": Unserializable()}, path)
+        results.write({"a": Unserializable()}, path)
     assert json.loads(path.read_text()) == {"a": [1, 2]}, "a failed write must keep the old file"
     assert [p.name for p in tmp_path.iterdir()] == ["results.json"]

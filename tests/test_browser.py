@@ -1,18 +1,29 @@
-"""Every page of the built site, loaded in headless Chromium from a loopback server:
-it loads, asks no other host for anything, shows no raw TeX, its figures have a size,
-and the console stays free of errors -- with JavaScript on and with it off.
+"""Every page of the built site in headless Chromium, served from a loopback server.
 
-Driver: Playwright for Python, pointed at Debian's `chromium` (never `playwright install`:
-it downloads a browser build). Skips when either is missing.
+For each page, in the light scheme, the dark scheme and with JavaScript off: it loads, asks no
+other host for anything, logs no error, shows no raw TeX, its figures and formulas have a size,
+its fonts load, every figure has a text alternative that says what it shows, its headings do
+not skip a level, its language is set, and axe-core finds no WCAG 2.0/2.1 A or AA violation.
+At 200 % zoom and on a 390-px-wide phone no text is cut off and the page does not scroll
+sideways (wide code and formulas scroll inside their own box). Each page and mode is its own
+test, so a failure names the page.
+
+Driver: Playwright for Python, pointed at Debian's `chromium` (never `playwright install`: it
+downloads a browser build); one browser for the whole module. axe-core comes from npm, pinned
+in package-lock.json next to KaTeX. Nothing here depends on timing: every wait is for an event
+or a condition, with a generous limit and a message that names the page and what was awaited.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import os
+import re
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -20,6 +31,14 @@ from urllib.parse import urlsplit
 import pytest
 
 pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parent.parent
+DOCS = REPO / "docs"
+AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+AXE_EXAMPLES = 3  # elements shown per failed rule
+WAIT_S = 120  # per wait; a page needs well under a second on a quiet machine
+BASE = "/dense/"  # site_url's path: GitHub Pages serves the site there, 404.html links to it
 
 CHROMIUM = shutil.which("chromium")
 # Quiet, hermetic browser: no background traffic of its own (updates, sync, QUIC probes),
@@ -33,7 +52,52 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-quic",
 ]
-BASE = "/dense/"  # site_url's path: GitHub Pages serves the site there, 404.html links to it
+
+# (prefers-color-scheme, JavaScript on): Material picks its palette by the reader's
+# prefers-color-scheme (mkdocs.yml), which only its JavaScript can do.
+MODES = {"light": ("light", True), "dark": ("dark", True), "no-js": ("light", False)}
+SCHEME = {"light": "default", "dark": "slate"}  # Material's name for each
+
+# WCAG 1.4.10 (reflow): a 1280-px-wide screen at 200 % zoom leaves 640 CSS px; and a phone.
+VIEWPORTS = {
+    "200%": {"viewport": {"width": 640, "height": 400}, "device_scale_factor": 2},
+    "390px": {
+        "viewport": {"width": 390, "height": 844},
+        "device_scale_factor": 3,
+        "is_mobile": True,
+        "has_touch": True,
+    },
+}
+
+
+def site_pages() -> list[str]:
+    """The built page of every Markdown file in docs/ (MkDocs' directory URLs), and the 404
+    page: known before anything is built, so that each page is a test of its own."""
+    pages = []
+    for source in sorted(DOCS.rglob("*.md")):
+        path = source.relative_to(DOCS).with_suffix("")
+        if path.name == "index":
+            path = path.parent
+        pages.append((path / "index.html").as_posix())
+    return [*pages, "404.html"]
+
+
+PAGES = site_pages()
+
+
+def page_id(path: str) -> str:
+    return path.removesuffix("index.html").strip("/") or "home"
+
+
+# Material has applied the palette (it sets data-md-color-media on <body>) and finished
+# switching to it (data-md-color-switching turns CSS transitions off until then).
+PALETTE_APPLIED_JS = """() => document.body.hasAttribute("data-md-color-media")
+  && !document.body.hasAttribute("data-md-color-switching")"""
+
+FONTS_JS = """() => ({
+  loading: document.fonts.status !== "loaded",
+  failed: [...document.fonts].filter(f => f.status === "error").map(f => f.family),
+})"""
 
 # Visible text outside code listings and KaTeX's (screen-reader only) MathML.
 VISIBLE_TEXT_JS = """() => {
@@ -47,32 +111,101 @@ VISIBLE_TEXT_JS = """() => {
   return out.join(" ");
 }"""
 
-# Figures in the content: <img> and top-level inline <svg> (KaTeX draws some glyphs as SVG;
-# those are checked as math). Hidden ones (inactive tab, closed <details>) have no box, so
-# for them the intrinsic size must be nonzero.
+# Figures in the content: <img> and top-level inline <svg>, not KaTeX's glyphs and not the
+# icons inside links and buttons (their name is the link's). For each: its text alternative
+# and whether it has a size. Hidden ones (closed <details>, inactive tab) have no box, so for
+# them the intrinsic size must be nonzero.
 FIGURES_JS = """() => {
-  const bad = [];
-  let count = 0;
   const content = document.querySelector(".md-content") || document.body;
+  const out = [];
   for (const el of content.querySelectorAll("img, svg")) {
-    if (el.closest(".katex") || (el.tagName === "svg" && el.parentElement.closest("svg"))) continue;
-    count += 1;
-    const box = el.getBoundingClientRect();
-    const shown = el.checkVisibility();
-    let intrinsic;
+    if (el.closest(".katex, a, button, .md-icon")) continue;
+    if (el.tagName === "svg" && el.parentElement.closest("svg")) continue;
+    let name, intrinsic;
     if (el.tagName === "IMG") {
+      name = el.getAttribute("alt");
       intrinsic = el.complete && el.naturalWidth > 0 && el.naturalHeight > 0;
     } else {
+      const title = el.querySelector(":scope > title");
+      const labels = (el.getAttribute("aria-labelledby") || "").split(/\\s+/).filter(Boolean)
+        .map(id => document.getElementById(id)?.textContent || "").join(" ");
+      name = el.getAttribute("role") !== "img" ? null
+        : el.getAttribute("aria-label") || labels || (title && title.textContent);
       const vb = el.viewBox && el.viewBox.baseVal;
       intrinsic = (vb && vb.width > 0 && vb.height > 0) ||
                   (el.width.baseVal.value > 0 && el.height.baseVal.value > 0);
     }
-    if (!intrinsic || (shown && (box.width === 0 || box.height === 0))) {
-      bad.push(el.outerHTML.slice(0, 120));
-    }
+    const box = el.getBoundingClientRect();
+    const sized = intrinsic && (!el.checkVisibility() || (box.width > 0 && box.height > 0));
+    out.push({html: el.outerHTML.slice(0, 120), name, sized});
   }
-  return {count, bad};
+  return out;
 }"""
+
+KATEX_FLAT_JS = """() => [...document.querySelectorAll(".katex-html")]
+  .filter(k => k.checkVisibility())
+  .filter(k => { const r = k.getBoundingClientRect(); return r.width === 0 || r.height === 0; })
+  .length"""
+
+HEADINGS_JS = """() => [...document.querySelectorAll("h1, h2, h3, h4, h5, h6")]
+  .map(h => [Number(h.tagName[1]), h.textContent.replace("¶", "").trim().slice(0, 60)])"""
+
+# Text that does not fit: the document scrolls sideways, or a text run reaches outside a box
+# that clips it (overflow hidden/clip) or outside the window. Text inside a box that scrolls
+# by itself (wide code, formulas, tables) is fine: it is reachable. KaTeX's MathML is kept
+# visually hidden on purpose, for screen readers; the header's title repeats the page's <h1>
+# (shortened with "..." on a phone by design).
+REFLOW_JS = """() => {
+  const root = document.documentElement;
+  const width = root.clientWidth;
+  const cut = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const el = n.parentElement;
+    if (!n.data.trim() || !el || el.closest(".katex-mathml, .md-header__title, script, style")) continue;
+    if (!el.checkVisibility({visibilityProperty: true})) continue;
+    const range = document.createRange();
+    range.selectNodeContents(n);
+    const rects = [...range.getClientRects()].filter(r => r.width > 0 && r.height > 0);
+    if (!rects.length) continue;
+    const left = Math.min(...rects.map(r => r.left));
+    const right = Math.max(...rects.map(r => r.right));
+    let verdict = "window";
+    for (let box = el; box && box !== root; box = box.parentElement) {
+      const style = getComputedStyle(box);
+      if (style.position === "fixed") {  // a closed drawer waits wholly outside the window
+        verdict = right <= 0 || left >= width ? "off-canvas" : "window";
+        break;
+      }
+      const overflow = style.overflowX;
+      if (overflow === "auto" || overflow === "scroll") { verdict = "scrolls"; break; }
+      if (overflow === "hidden" || overflow === "clip") {
+        const r = box.getBoundingClientRect();
+        if (left < r.left - 1 || right > r.right + 1) { verdict = "cut"; break; }
+      }
+    }
+    if (verdict === "window" && (left < -1 || right > width + 1)) verdict = "cut";
+    if (verdict === "cut") cut.push(`${n.data.trim().slice(0, 60)} (in ${el.closest("[class]")?.className})`);
+  }
+  return {scrollWidth: root.scrollWidth, width, cut};
+}"""
+
+# Runs axe-core (injected into the page first) and returns its violations. The race gives a
+# clear message instead of a hang if axe ever stops answering.
+AXE_RUN_JS = """async ({tags, seconds}) => {
+  const limit = new Promise((_, reject) => setTimeout(
+    () => reject(new Error(`axe-core gave no result within ${seconds} s`)), seconds * 1000));
+  const run = axe.run(document, {runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]});
+  const result = await Promise.race([run, limit]);
+  return result.violations.map(v => ({
+    id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.map(n => ({target: n.target.join(" "), html: n.html, summary: n.failureSummary})),
+  }));
+}"""
+
+# Words that name the kind of picture, not what it shows.
+GENERIC_WORDS = {"a", "an", "the", "of", "fig", "figure", "image", "img", "picture", "plot",
+                 "chart", "graph", "diagram", "svg", "png", "icon", "illustration"}  # fmt: skip
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -97,7 +230,8 @@ def server(built_site: Path, tmp_path_factory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def chromium(tmp_path_factory):
+def browser():
+    """One headless Chromium for every test here; each test gets a fresh context in it."""
     if CHROMIUM is None:
         if os.environ.get("CI"):  # .ci/run installs it: a skip there would hide a broken setup
             pytest.fail("chromium is not installed, but CI must run the browser check")
@@ -106,82 +240,284 @@ def chromium(tmp_path_factory):
         "playwright.sync_api", reason="playwright is not installed: pip install -e '.[test]'"
     )
     with sync_api.sync_playwright() as pw:
-        yield pw.chromium, tmp_path_factory
+        chromium = pw.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, timeout=WAIT_S * 1000
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
 
 
-def site_pages(built_site: Path) -> list[str]:
-    return [p.relative_to(built_site).as_posix() for p in sorted(built_site.rglob("*.html"))]
+@pytest.fixture(scope="module")
+def axe_source() -> str:
+    if not AXE.is_file():
+        pytest.fail(f"{AXE.relative_to(REPO)} is missing: run `npm ci` (package-lock.json pins it)")
+    return AXE.read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("javascript", [True, False], ids=["js-on", "js-off"])
-def test_every_page_in_chromium(chromium, server: str, built_site: Path, javascript: bool) -> None:
-    browser_type, tmp_factory = chromium
-    context = browser_type.launch_persistent_context(
-        str(tmp_factory.mktemp("profile")),  # a fresh --user-data-dir
-        executable_path=CHROMIUM,
-        headless=True,
-        args=CHROMIUM_ARGS,
-        java_script_enabled=javascript,
-        service_workers="block",
-    )
+class Visit:
+    """One page in a fresh browser context; `problems` collects everything that went wrong."""
+
+    def __init__(self, page, name: str, problems: list[str], pending: set) -> None:
+        self.page, self.name, self.problems, self._pending = page, name, problems, pending
+
+    def note(self, kind: str, detail: str) -> None:
+        self.problems.append(f"{self.name}: {kind}: {detail}")
+
+    @contextlib.contextmanager
+    def waiting_for(self, what: str) -> Iterator[None]:
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        try:
+            yield
+        except PlaywrightTimeout as error:
+            pytest.fail(f"{self.name}: waited {WAIT_S} s for {what}: {error}")
+
+    def wait_until(self, script: str, what: str) -> None:
+        with self.waiting_for(what):
+            self.page.wait_for_function(script, timeout=WAIT_S * 1000)
+
+    def settle(self) -> None:
+        """Wait until no request of the page is in flight, so the checks saw every request."""
+        deadline = time.monotonic() + WAIT_S
+        while self._pending:
+            if time.monotonic() > deadline:
+                urls = ", ".join(sorted(r.url for r in self._pending))
+                pytest.fail(f"{self.name}: waited {WAIT_S} s for these requests to end: {urls}")
+            self.page.wait_for_timeout(100)  # lets Playwright deliver the request events
+
+    def axe(self, source: str, label: str) -> None:
+        from playwright.sync_api import Error as PlaywrightError
+
+        self.page.evaluate(source)
+        try:
+            violations = self.page.evaluate(AXE_RUN_JS, {"tags": AXE_TAGS, "seconds": WAIT_S})
+        except PlaywrightError as error:
+            pytest.fail(f"{self.name} [{label}]: {error}")
+        for v in violations:
+            nodes = v["nodes"]
+            detail = [f"{v['help']}: {len(nodes)} elements, e.g."]
+            for node in nodes[:AXE_EXAMPLES]:
+                html = " ".join(node["html"].split())[:200]
+                detail += [
+                    f"  at {node['target']}: {html}",
+                    f"    {' '.join(node['summary'].split())}",
+                ]
+            self.note(f"axe {v['id']} ({v['impact']}, {label})", "\n".join(detail))
+
+
+@contextlib.contextmanager
+def visit(
+    browser, server: str, path: str, *, javascript: bool = True, **options
+) -> Iterator[Visit]:
+    """Open `path` in a new context of `browser` and wait for its load event (and, with
+    JavaScript on, for Material to apply its palette)."""
+    context = browser.new_context(service_workers="block", **options)
+    context.set_default_timeout(WAIT_S * 1000)
     local = urlsplit(server).netloc
     problems: list[str] = []
-    current = {"page": ""}
-
-    def note(kind: str, detail: str) -> None:
-        problems.append(f"{current['page']}: {kind}: {detail}")
+    pending: set = set()
+    page = context.new_page()
+    this = Visit(page, path, problems, pending)
 
     def route(route_, request) -> None:
         parts = urlsplit(request.url)
         if parts.scheme in ("http", "https", "ws", "wss") and parts.netloc != local:
-            note("request to another host", request.url)
+            this.note("request to another host", request.url)
             route_.abort()  # record it, but never let it leave the machine
         else:
             route_.continue_()
 
+    def failed(request) -> None:
+        pending.discard(request)
+        if urlsplit(request.url).netloc == local:
+            this.note("failed request", f"{request.url} {request.failure}")
+
     context.route("**/*", route)
+    context.on("request", lambda r: pending.add(r))
+    context.on("requestfinished", lambda r: pending.discard(r))
+    context.on("requestfailed", failed)
+    page.on("console", lambda m: m.type == "error" and this.note("console error", m.text))
+    page.on("pageerror", lambda e: this.note("uncaught exception", str(e)))
+    page.on("response", lambda r: r.status >= 400 and this.note(f"HTTP {r.status}", r.url))
+    # JavaScript off the way Chromium's own setting does it (Playwright's switch is the same
+    # call), but on this page only: afterwards the test turns it back on for its own scripts
+    # (axe-core needs timers), when the page's scripts have already been skipped for good.
+    cdp = None if javascript else context.new_cdp_session(page)
+    if cdp is not None:
+        cdp.send("Emulation.setScriptExecutionDisabled", {"value": True})
     try:
-        pages = site_pages(built_site)
-        assert "index.html" in pages
-        figures = 0
-        for name in pages:
-            current["page"] = name
-            page = context.new_page()
-            page.on("console", lambda m: m.type == "error" and note("console error", m.text))
-            page.on("pageerror", lambda e: note("uncaught exception", str(e)))
-            page.on("requestfailed", lambda r: note("failed request", f"{r.url} {r.failure}"))
-            page.on("response", lambda r: r.status >= 400 and note(f"HTTP {r.status}", r.url))
-            response = page.goto(server + BASE + name, wait_until="load")
-            # 404.html is served with 200 here (it is a file); GitHub Pages sends 404.
-            assert response is not None, name
-            assert response.ok, (name, response.status)
-            page.wait_for_load_state("networkidle")
-            if javascript:
-                failed_fonts = page.evaluate(
-                    "async () => { await document.fonts.ready;"
-                    " return [...document.fonts].filter(f => f.status === 'error')"
-                    ".map(f => f.family); }"
-                )
-                if failed_fonts:
-                    note("fonts failed to load", ", ".join(failed_fonts))
-            text = page.evaluate(VISIBLE_TEXT_JS)
-            for raw in (r"\(", r"\[", r"\frac", "$$"):
-                if raw in text:
-                    at = text.index(raw)
-                    note("raw TeX visible", " ".join(text[max(0, at - 60) : at + 60].split()))
-            result = page.evaluate(FIGURES_JS)
-            figures += result["count"]
-            for html in result["bad"]:
-                note("figure without size", html)
-            flat = page.evaluate(
-                "() => [...document.querySelectorAll('.katex-html')]"
-                ".filter(k => k.checkVisibility())"
-                ".filter(k => { const r = k.getBoundingClientRect();"
-                " return r.width === 0 || r.height === 0; }).length"
+        with this.waiting_for("the load event"):
+            response = page.goto(server + BASE + path, wait_until="load")
+        # 404.html is served with 200 here (it is a file); GitHub Pages sends 404.
+        assert response is not None, f"{path}: no response"
+        assert response.ok, f"{path}: HTTP {response.status}"
+        if cdp is None:
+            this.wait_until(PALETTE_APPLIED_JS, "Material's JavaScript to apply the palette")
+        else:
+            # Material's first inline script defines __md_scope: proof that no script ran.
+            assert page.evaluate("() => typeof __md_scope") == "undefined", (
+                f"{path}: page scripts ran although JavaScript was off"
             )
-            if flat:
-                note("KaTeX output without size", f"{flat} formulas")
-            page.close()
+            cdp.send("Emulation.setScriptExecutionDisabled", {"value": False})
+        yield this
     finally:
         context.close()
-    assert not problems, "\n".join(problems)
+
+
+def check_fonts(this: Visit) -> None:
+    this.wait_until("() => document.fonts.status === 'loaded'", "the web fonts to load")
+    failed = this.page.evaluate(FONTS_JS)["failed"]
+    if failed:
+        this.note("fonts failed to load", ", ".join(failed))
+
+
+def check_figures(this: Visit) -> None:
+    for figure in this.page.evaluate(FIGURES_JS):
+        if not figure["sized"]:
+            this.note("figure without size", figure["html"])
+        name = " ".join((figure["name"] or "").split())
+        words = re.findall(r"[A-Za-z]+", name.lower())
+        if len([w for w in words if w not in GENERIC_WORDS]) < 3:
+            this.note(
+                "figure without a text alternative that says what it shows",
+                f'{name!r} on {figure["html"]} (an <img> needs alt="...", an <svg> '
+                'role="img" and aria-label="...": what the figure shows, in a sentence)',
+            )
+
+
+def check_text(this: Visit) -> None:
+    text = this.page.evaluate(VISIBLE_TEXT_JS)
+    for raw in (r"\(", r"\[", r"\frac", "$$"):
+        if raw in text:
+            at = text.index(raw)
+            this.note("raw TeX visible", " ".join(text[max(0, at - 60) : at + 60].split()))
+    flat = this.page.evaluate(KATEX_FLAT_JS)
+    if flat:
+        this.note("KaTeX output without size", f"{flat} formulas")
+
+
+def check_structure(this: Visit) -> None:
+    lang = this.page.evaluate("() => document.documentElement.lang")
+    if not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z0-9]+)*", lang):
+        this.note("page language not set", f"<html lang={lang!r}>")
+    previous = 0
+    for level, text in this.page.evaluate(HEADINGS_JS):
+        if level > previous + 1:
+            this.note("heading skips a level", f"h{level} {text!r} after h{previous or '-'}")
+        previous = level
+
+
+def test_every_page_is_tested(built_site: Path) -> None:
+    built = sorted(p.relative_to(built_site).as_posix() for p in built_site.rglob("*.html"))
+    assert built == sorted(PAGES), "pages built but not tested, or tested but not built"
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("path", PAGES, ids=page_id)
+def test_page(browser, server: str, axe_source: str, path: str, mode: str) -> None:
+    scheme, javascript = MODES[mode]
+    with visit(browser, server, path, javascript=javascript, color_scheme=scheme) as this:
+        page = this.page
+        shown = page.evaluate(
+            "() => [document.body.dataset.mdColorScheme, getComputedStyle(document.body).colorScheme]"
+        )
+        assert shown == [SCHEME[scheme], scheme], (
+            f"{path}: asked for the {scheme} scheme, the page shows {shown}"
+        )
+        check_fonts(this)
+        # What a reader can unfold is checked too (the API pages' source listings).
+        page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
+        check_text(this)
+        check_figures(this)
+        check_structure(this)
+        this.axe(axe_source, mode)
+        this.settle()
+        assert not this.problems, "\n".join(this.problems)
+
+
+@pytest.mark.parametrize("size", VIEWPORTS)
+@pytest.mark.parametrize("path", PAGES, ids=page_id)
+def test_page_reflows(browser, server: str, axe_source: str, path: str, size: str) -> None:
+    with visit(browser, server, path, color_scheme="light", **VIEWPORTS[size]) as this:
+        check_fonts(this)
+        page = this.page
+        page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
+        layout = page.evaluate(REFLOW_JS)
+        if layout["scrollWidth"] > layout["width"]:
+            this.note(
+                f"page scrolls sideways at {size}",
+                f"{layout['scrollWidth']} px of content in a {layout['width']} px window",
+            )
+        for text in layout["cut"]:
+            this.note(f"text cut off at {size}", repr(text))
+        if size == "200%":  # a desktop at 200 %: more boxes scroll, each must take focus
+            this.axe(axe_source, size)
+        this.settle()
+        assert not this.problems, "\n".join(this.problems)
+
+
+# Material's code-highlighting variables; each is the colour of some kind of token.
+TOKENS = "number special function constant keyword string name operator punctuation comment"
+CODE_COLOURS = ["code-fg", "typeset-a"] + [
+    f"code-hl-{t}" for t in f"{TOKENS} generic variable".split()
+]
+
+# The colour of each variable, as the browser resolves it inside a code block, and the
+# backgrounds a token can sit on: the code block's, and a highlighted line's (hl_lines).
+CODE_COLOURS_JS = """(names) => {
+  const code = document.querySelector(".highlight pre > code");
+  const probe = document.createElement("span");
+  code.append(probe);
+  const rgba = value => { probe.style.color = value; return getComputedStyle(probe).color; };
+  const colours = Object.fromEntries(names.map(n => [n, rgba(`var(--md-${n}-color)`)]));
+  const backgrounds = {
+    "code": getComputedStyle(code).backgroundColor,
+    "highlighted line": rgba("var(--md-code-hl-color--light)"),
+  };
+  probe.remove();
+  return {colours, backgrounds};
+}"""
+
+
+def _rgba(css: str) -> tuple[float, float, float, float]:
+    values = [float(v) for v in re.findall(r"[\d.]+", css)]
+    assert css.startswith("rgb"), f"unexpected colour {css!r}"
+    assert len(values) in (3, 4), f"unexpected colour {css!r}"
+    return (*values[:3], values[3] if len(values) == 4 else 1.0)
+
+
+def _over(top: tuple, bottom: tuple) -> tuple[float, float, float, float]:
+    alpha = top[3]
+    return (*(alpha * t + (1 - alpha) * b for t, b in zip(top[:3], bottom[:3], strict=True)), 1.0)
+
+
+def _contrast(a: tuple, b: tuple) -> float:
+    """WCAG 2 contrast ratio of two opaque sRGB colours (0-255 channels)."""
+
+    def luminance(c):
+        lin = [v / 255 / 12.92 if v / 255 <= 0.04045 else ((v / 255 + 0.055) / 1.055) ** 2.4
+               for v in c[:3]]  # fmt: skip
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+@pytest.mark.parametrize("scheme", SCHEME)
+def test_code_colours_contrast(browser, server: str, scheme: str) -> None:
+    """Every token colour of the code highlighting, used on the site yet or not, is readable
+    (WCAG AA, 4.5:1) against the code background and a highlighted line, in both schemes."""
+    with visit(browser, server, "forward/index.html", color_scheme=scheme) as this:
+        found = this.page.evaluate(CODE_COLOURS_JS, CODE_COLOURS)
+    code = _rgba(found["backgrounds"]["code"])
+    assert code[3] == 1.0, f"the code background is not opaque: {found['backgrounds']}"
+    low = []
+    for where, background in found["backgrounds"].items():
+        base = _over(_rgba(background), code)
+        for name, colour in found["colours"].items():
+            ratio = _contrast(_over(_rgba(colour), base), base)
+            if ratio < 4.5:
+                low.append(f"--md-{name}-color {colour} on the {where} {background}: {ratio:.2f}:1")
+    assert not low, f"{scheme} scheme, below 4.5:1:\n" + "\n".join(low)

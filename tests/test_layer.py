@@ -1,6 +1,7 @@
 """dense.layer: Dense's forward, backward and SGD step, its checks, and dense.layer.chain."""
 
 import re
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -128,6 +129,49 @@ def test_backward_applies_the_sgd_update():
     layer.backward(rng.normal(size=(6, 3)), learning_rate=0.3)
     np.testing.assert_allclose(layer.weights, old_w - 0.3 * layer.d_weights, rtol=1e-14)
     np.testing.assert_allclose(layer.biases, old_b - 0.3 * layer.d_biases, rtol=1e-14)
+
+
+@pytest.mark.parametrize(("dtype", "shape"), [(np.float64, (700, 130)), (np.float32, (3, 2))])
+def test_the_update_in_blocks_of_rows_is_the_update_bit_for_bit(dtype, shape):
+    # 700 x 130 float64 rows span more than one block (_BLOCK_BYTES), 3 x 2 lies in one.
+    rng = np.random.default_rng(4)
+    layer = Dense(*shape, activation=ReLU(), rng=rng, dtype=dtype)
+    old_w, old_b = layer.weights.copy(), layer.biases.copy()
+    layer.forward(rng.normal(size=(5, shape[0])))
+    layer.backward(rng.normal(size=(5, shape[1])), learning_rate=0.3)
+    np.testing.assert_array_equal(layer.weights, old_w - 0.3 * layer.d_weights)
+    np.testing.assert_array_equal(layer.biases, old_b - 0.3 * layer.d_biases)
+
+
+def test_the_update_allocates_no_temporary_of_the_weights_size():
+    # W is 8 MiB: a step may allocate dL/dW (8 MiB), dL/dx and dL/db, and one block of the
+    # update, but no second W-sized array (the temporary that learning_rate * dW once was).
+    rng = np.random.default_rng(6)
+    layer = Dense(1024, 1024, rng=rng)
+    x, d_output = rng.normal(size=(4, 1024)), rng.normal(size=(4, 1024))
+    layer.forward(x)
+    tracemalloc.start()
+    try:
+        layer.backward(d_output, learning_rate=0.1)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    allowed = layer.d_weights.nbytes + 2 * x.nbytes + layer.d_biases.nbytes + (1 << 19)
+    assert layer.weights.nbytes == 8 << 20
+    assert peak <= allowed + 64 * 1024, f"backward allocated {peak} bytes at its peak"
+
+
+def test_backward_without_the_input_gradient_returns_none_and_learns_the_same():
+    rng = np.random.default_rng(7)
+    x, d_output = rng.normal(size=(6, 4)), rng.normal(size=(6, 3))
+    both = [Dense(4, 3, activation=Tanh(), rng=8) for _ in range(2)]
+    for layer in both:
+        layer.forward(x)
+    d_input = both[0].backward(d_output, learning_rate=0.2)
+    assert both[1].backward(d_output, learning_rate=0.2, input_gradient=False) is None
+    assert d_input.shape == (6, 4)
+    for name in ("d_weights", "d_biases", "weights", "biases"):
+        np.testing.assert_array_equal(getattr(both[1], name), getattr(both[0], name))
 
 
 def test_zero_learning_rate_changes_nothing():
@@ -391,6 +435,13 @@ def test_backward_refuses_bad_input_and_changes_nothing(trained, d_output, rate,
     before = state(trained)
     with pytest.raises(error, match=message):
         trained.backward(d_output, rate)
+    assert_same_state(trained, before)
+
+
+def test_backward_refuses_an_input_gradient_that_is_not_a_bool(trained):
+    before = state(trained)
+    with pytest.raises(TypeError, match="input_gradient must be True or False, got 'no'"):
+        trained.backward(np.ones((4, 2)), 0.1, input_gradient="no")
     assert_same_state(trained, before)
 
 

@@ -49,13 +49,6 @@ PAGES = sorted(
     if hook.is_main_page(path.relative_to(DOCS).as_posix())
 )
 
-# TEMPORARY. Pages written before the authoring conventions (CONTRIBUTING.md), whose shown
-# code cannot reproduce the page on its own. The rewrite of each page to the conventions
-# removes it from this list; a page listed here that passes fails the run (strict xfail).
-NOT_YET_CONFORMING: dict[str, str] = {
-    "performance.md": "shown code uses `memory`, read from the results file by a hidden block",
-}
-
 
 def _page_html(site: Path, page: str) -> Path:
     stem = page.removesuffix(".md")
@@ -171,12 +164,7 @@ def _text(page_html: str) -> str:
 
 @pytest.mark.parametrize(
     "page",
-    [
-        pytest.param(p, marks=pytest.mark.xfail(reason=NOT_YET_CONFORMING[p], strict=True))
-        if p in NOT_YET_CONFORMING
-        else p
-        for p in PAGES
-    ],
+    PAGES,
 )
 def test_notebook_runs_in_a_fresh_kernel_and_prints_what_the_page_shows(
     built_site: Path, page: str, tmp_path: Path

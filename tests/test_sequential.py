@@ -634,3 +634,20 @@ def test_digits_reach_the_accuracy_the_training_page_asserts():
         rng=rng, progress=False,
     )  # fmt: skip
     assert (model.predict(x_test).argmax(axis=1) == y_test).mean() >= 0.95
+
+
+def test_fit_skips_the_first_layers_input_gradient_and_no_other():
+    asked = []
+
+    class Recording(Dense):
+        def backward(self, d_output, learning_rate, *, input_gradient=True):
+            asked.append((self.input_size, input_gradient))
+            return super().backward(d_output, learning_rate, input_gradient=input_gradient)
+
+    model = Sequential(
+        Recording(2, 3, ReLU(), rng=0), Recording(3, 4, rng=1), Recording(4, 1, rng=2)
+    )
+    x = np.random.default_rng(3).normal(size=(8, 2))
+    model.fit(x, x[:, :1], MSE(), epochs=1, batch_size=8, progress=False)
+    assert asked == [(4, True), (3, True), (2, False)]  # last to first
+    assert model.backward(np.ones((8, 1)), learning_rate=0.0).shape == (8, 2)  # dL/dx on request
