@@ -84,7 +84,9 @@ class Sequential:
             x = layer.forward(x)
         return x
 
-    def backward(self, d_output: np.ndarray, learning_rate: float) -> np.ndarray:
+    def backward(
+        self, d_output: np.ndarray, learning_rate: float, *, input_gradient: bool = True
+    ) -> np.ndarray | None:
         r"""Backpropagate through every layer, last to first, each taking its SGD step.
 
         Parameters
@@ -93,19 +95,22 @@ class Sequential:
             \( G = \partial L/\partial a^{(D)} \) for the last ``forward``.
         learning_rate : float
             The step size \( \eta \ge 0 \); ``0`` only computes gradients.
+        input_gradient : bool, default True
+            Compute \( \partial L/\partial x \); training on data needs none.
 
         Returns
         -------
-        numpy.ndarray
-            \( \partial L/\partial x \), shape ``(batch, input_size)``.
+        numpy.ndarray or None
+            \( \partial L/\partial x \), shape ``(batch, input_size)``, or ``None``.
 
         Raises
         ------
         RuntimeError, TypeError, ValueError
             As ``Dense.backward`` of the last layer, before any layer changes.
         """
-        for layer in reversed(self.layers):
-            d_output = layer.backward(d_output, learning_rate)
+        for k in reversed(range(len(self.layers))):
+            wanted = input_gradient or k > 0  # every later layer needs its dL/dx
+            d_output = self.layers[k].backward(d_output, learning_rate, input_gradient=wanted)
         return d_output
 
     def predict(self, x: np.ndarray) -> np.ndarray:
@@ -222,10 +227,8 @@ class Sequential:
                 f"from before this batch. Try a smaller learning_rate than {rate}, or scale "
                 "the inputs."
             )
-        # Every gradient first, no layer moves yet. The first layer's input is the data,
-        # whose gradient nothing uses: that layer skips its dL/dx product.
-        for k in reversed(range(len(self.layers))):
-            d_output = self.layers[k].backward(d_output, 0.0, input_gradient=k > 0)
+        # Every gradient first, no layer moves yet; nothing uses the data's gradient.
+        self.backward(d_output, learning_rate=0.0, input_gradient=False)
         if not rate:
             return value
         # Every new parameter is computed before any is applied, so that a step that would

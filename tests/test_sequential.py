@@ -651,3 +651,15 @@ def test_fit_skips_the_first_layers_input_gradient_and_no_other():
     model.fit(x, x[:, :1], MSE(), epochs=1, batch_size=8, progress=False)
     assert asked == [(4, True), (3, True), (2, False)]  # last to first
     assert model.backward(np.ones((8, 1)), learning_rate=0.0).shape == (8, 2)  # dL/dx on request
+
+
+def test_backward_without_the_input_gradient_changes_nothing_else():
+    rng = np.random.default_rng(4)
+    x, g = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
+    full, lean = mlp([3, 4, 2], seed=5), mlp([3, 4, 2], seed=5)
+    full.forward(x), lean.forward(x)
+    assert full.backward(g, 0.1).shape == (5, 3)
+    assert lean.backward(g, 0.1, input_gradient=False) is None
+    assert_same_parameters(lean, parameters(full))
+    for a, b in zip(full.layers, lean.layers, strict=True):
+        np.testing.assert_array_equal(a.d_weights, b.d_weights)
