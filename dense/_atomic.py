@@ -2,7 +2,8 @@
 
 The bytes go to a temporary file next to the target, are flushed and ``fsync``-ed, and
 only then replace the target with ``os.replace``, which is atomic: a reader sees the old
-file or the new one, never a mixture. Used by ``dense.serialize`` and by the benchmarks.
+file or the new one, never a mixture. Used by ``dense.serialize``, the benchmarks and the
+docs build's cache of executed code (hooks/exec_cache.py).
 """
 
 from __future__ import annotations

@@ -45,7 +45,6 @@ import inspect
 import json
 import os
 import sys
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +52,8 @@ from pathlib import Path
 from _exec_ahead import AHEAD_OPTIONS, Ahead, can_fork, changed_state, process_state
 from _exec_plan import MEASURED, Block, executed_blocks, normal
 from mkdocs.plugins import event_priority, get_plugin_logger
+
+from dense._atomic import write_atomically
 
 try:  # markdown-exec >= 1.11 keeps its runner here; older versions in the public module
     from markdown_exec._internal.formatters import python as _exec_python
@@ -218,14 +219,8 @@ def store(entry: dict) -> None:
     """Write an entry atomically: a reader never sees half of one."""
     folder = cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            json.dump(entry, file, ensure_ascii=False)
-        os.replace(temporary, folder / f"{entry['key']}.json")
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    text = json.dumps(entry, ensure_ascii=False).encode("utf-8")
+    write_atomically(folder / f"{entry['key']}.json", lambda file: file.write(text))
 
 
 def prune(keep: int = KEEP) -> None:
