@@ -46,8 +46,10 @@ def finish(proc: subprocess.Popen[str], timeout: float = 900) -> tuple[int, str]
     return proc.returncode, out
 
 
-def _katex_hook():
-    spec = importlib.util.spec_from_file_location("katex_hook", REPO / "hooks" / "katex.py")
+def hook_module(name: str):
+    """Load hooks/<name>.py as MkDocs would, under a name of its own."""
+    path = REPO / "hooks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"{name}_hook", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -61,7 +63,7 @@ def build_all(*jobs: tuple[Path, Path | None], timeout: float = 900) -> list[tup
     worker or another, would race on node_modules, so the others start once npm has finished
     (or once the first build has ended, whatever happened).
     """
-    current = _katex_hook().npm_packages_current
+    current = hook_module("katex").npm_packages_current
     procs = []
     with FileLock(NPM_LOCK):
         if not current():
