@@ -14,7 +14,8 @@ server processors have had both for a decade): one thread, OpenBLAS's Haswell (A
 and NumPy's loops up to AVX2. Two such machines then build the same site, digit for digit.
 Elsewhere (ARM, or a system whose processor this cannot read) only the thread count is fixed,
 so some printed digits may differ from the published site; the pages' checks state what
-holds whatever the rounding.
+holds whatever the rounding. A kernel variable that is already set is left as it is, so the
+site can be built with other rounding on purpose.
 
 The libraries read these variables when NumPy loads them. MkDocs imports every hook before it
 runs any, and NumPy is first imported when a hook's `on_config` imports matplotlib
@@ -49,8 +50,12 @@ def _has_avx2_and_fma() -> bool:
 
 
 def same_arithmetic() -> dict[str, str]:
-    """The environment variables that fix the order of the sums on this machine."""
-    return {**ONE_THREAD, **(AVX2_KERNELS if _has_avx2_and_fma() else {})}
+    """The environment variables that fix the order of the sums on this machine.
+
+    A kernel variable already set is kept: that is how to build the site with other rounding
+    on purpose, to see whether the pages' claims hold (CONTRIBUTING.md)."""
+    kernels = AVX2_KERNELS if _has_avx2_and_fma() else {}
+    return {**ONE_THREAD, **{name: os.environ.get(name, value) for name, value in kernels.items()}}
 
 
 _WANTED = same_arithmetic()

@@ -37,15 +37,14 @@ def _numpy_under(env: dict[str, str]) -> dict:
 
 
 def test_one_blas_thread_everywhere() -> None:
-    blas = _numpy_under(arithmetic.same_arithmetic())["blas"]
+    blas = _numpy_under(arithmetic.ONE_THREAD)["blas"]
     assert blas, "NumPy loaded no BLAS that threadpoolctl can see"
     assert [lib["num_threads"] for lib in blas] == [1] * len(blas)
 
 
 @pytest.mark.skipif(not arithmetic._has_avx2_and_fma(), reason="no AVX2 and FMA: kernels not fixed")
 def test_avx2_kernels_on_x86_64() -> None:
-    env = arithmetic.same_arithmetic()
-    assert env["OPENBLAS_CORETYPE"] == "Haswell"
+    env = {**arithmetic.ONE_THREAD, **arithmetic.AVX2_KERNELS}
     report = _numpy_under(env)
     openblas = [lib for lib in report["blas"] if lib["internal_api"] == "openblas"]
     assert [lib["architecture"] for lib in openblas] == ["Haswell"] * len(openblas)
@@ -59,3 +58,12 @@ def test_avx2_kernels_on_x86_64() -> None:
 
     beyond = [name for name in __cpu_dispatch__ if name not in ("X86_V2", "X86_V3")]
     assert set(beyond) <= set(env["NPY_DISABLE_CPU_FEATURES"].split()), beyond
+
+
+def test_kernels_chosen_on_purpose_are_kept(monkeypatch) -> None:
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Sandybridge")
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")
+    env = arithmetic.same_arithmetic()
+    assert env["OPENBLAS_NUM_THREADS"] == "1"  # the thread count is always fixed
+    if arithmetic._has_avx2_and_fma():
+        assert env["OPENBLAS_CORETYPE"] == "Sandybridge"
