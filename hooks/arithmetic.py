@@ -11,7 +11,8 @@ difference: one page's six-layer tanh network ended 40 epochs at loss 0.181 on a
 
 So the build fixes all three, on x86-64 processors with AVX2 and FMA (Intel's and AMD's
 server processors have had both for a decade): one thread, OpenBLAS's Haswell (AVX2) kernels,
-and NumPy's loops up to AVX2. Two such machines then build the same site, digit for digit.
+and NumPy's loops up to AVX2 (with NumPy 2.4 or newer; an older NumPy keeps its own). Two such
+machines then build the same site, digit for digit.
 Elsewhere (ARM, or a system whose processor this cannot read) only the thread count is fixed,
 so some printed digits may differ from the published site; the pages' checks state what
 holds whatever the rounding. A kernel variable that is already set is left as it is, so the
@@ -20,7 +21,7 @@ site can be built with other rounding on purpose.
 The libraries read these variables when NumPy loads them. MkDocs imports every hook before it
 runs any, and NumPy is first imported when a hook's `on_config` imports matplotlib
 (hooks/reproducible.py), so setting them when this module is imported is early enough.
-tests/conftest.py sets the same ones for what the tests start (site builds, notebook kernels).
+tests/test_notebooks.py gives the same ones to the notebook kernels it starts.
 """
 
 from __future__ import annotations
@@ -28,14 +29,15 @@ from __future__ import annotations
 import os
 import platform
 import sys
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-AVX2_KERNELS = {
-    "OPENBLAS_CORETYPE": "Haswell",
-    # Unknown names are ignored, so this also holds on a processor without AVX-512.
-    "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR",
-}
+OPENBLAS_AVX2 = {"OPENBLAS_CORETYPE": "Haswell"}
+# NumPy 2.4 named its x86 targets anew (X86_V3 is AVX2 and FMA); it ignores a name the
+# processor lacks, but an older NumPy warns about every name it does not know.
+NUMPY_AVX2 = {"NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR"}
+AVX2_KERNELS = {**OPENBLAS_AVX2, **NUMPY_AVX2}
 
 
 def _has_avx2_and_fma() -> bool:
@@ -49,12 +51,23 @@ def _has_avx2_and_fma() -> bool:
     return {"avx2", "fma"} <= set(flags.split())
 
 
+def _numpy_names_targets_by_level() -> bool:
+    """Whether the installed NumPy is 2.4 or newer, asked without importing it."""
+    try:
+        major, minor = (int(part) for part in version("numpy").split(".")[:2])
+    except (PackageNotFoundError, ValueError):
+        return False
+    return (major, minor) >= (2, 4)
+
+
 def same_arithmetic() -> dict[str, str]:
     """The environment variables that fix the order of the sums on this machine.
 
     A kernel variable already set is kept: that is how to build the site with other rounding
     on purpose, to see whether the pages' claims hold (CONTRIBUTING.md)."""
-    kernels = AVX2_KERNELS if _has_avx2_and_fma() else {}
+    kernels = {}
+    if _has_avx2_and_fma():
+        kernels = AVX2_KERNELS if _numpy_names_targets_by_level() else OPENBLAS_AVX2
     return {**ONE_THREAD, **{name: os.environ.get(name, value) for name, value in kernels.items()}}
 
 

@@ -12,11 +12,7 @@ from pathlib import Path
 
 import pytest
 from filelock import FileLock
-from sitebuild import build_all, hook_module
-
-# Site builds and notebook kernels started from here do the pages' arithmetic, as the build's
-# first hook has it (this process's own NumPy is loaded already and keeps its kernels).
-os.environ.update(hook_module("arithmetic").same_arithmetic())
+from sitebuild import build_all
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -67,3 +67,13 @@ def test_kernels_chosen_on_purpose_are_kept(monkeypatch) -> None:
     assert env["OPENBLAS_NUM_THREADS"] == "1"  # the thread count is always fixed
     if arithmetic._has_avx2_and_fma():
         assert env["OPENBLAS_CORETYPE"] == "Sandybridge"
+
+
+def test_an_older_numpy_is_not_given_names_it_does_not_know(monkeypatch) -> None:
+    monkeypatch.delenv("NPY_DISABLE_CPU_FEATURES", raising=False)
+    monkeypatch.setattr(arithmetic, "version", lambda name: "1.26.4")
+    assert "NPY_DISABLE_CPU_FEATURES" not in arithmetic.same_arithmetic()
+    monkeypatch.setattr(arithmetic, "version", lambda name: "2.4.0")
+    assert ("NPY_DISABLE_CPU_FEATURES" in arithmetic.same_arithmetic()) == (
+        arithmetic._has_avx2_and_fma()
+    )
