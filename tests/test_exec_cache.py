@@ -9,7 +9,6 @@ code appends its session's name to a log file whenever it really runs.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -24,7 +23,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from sitebuild import NAV_PAGE, REPO, reader_text, same_build_output
+from sitebuild import NAV_PAGE, REPO, hook_module, reader_text, same_build_output
 
 pytestmark = pytest.mark.docs
 pytest.importorskip("mkdocs", reason="docs toolchain not installed: pip install -e '.[docs]'")
@@ -300,18 +299,9 @@ def test_serve_dirty_shows_edits_and_never_stale_output(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def hook():
-    spec = importlib.util.spec_from_file_location(
-        "exec_cache_hook", REPO / "hooks" / "exec_cache.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    sys.path.insert(0, str(REPO / "hooks"))  # as MkDocs does: its helper modules
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(REPO / "hooks"))
+    module = hook_module("exec_cache")
     yield module
-    del sys.modules[spec.name]
+    del sys.modules[module.__name__]
 
 
 def test_the_blocks_of_each_session_are_read_from_the_page(hook) -> None:

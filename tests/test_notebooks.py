@@ -14,10 +14,8 @@ from __future__ import annotations
 import base64
 import difflib
 import html
-import importlib.util
 import os
 import re
-import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -33,15 +31,7 @@ markdown = pytest.importorskip("markdown", reason="pip install -e '.[docs]'")
 Config = pytest.importorskip("traitlets.config").Config
 
 
-def _load_hook():
-    spec = importlib.util.spec_from_file_location("notebooks_hook", REPO / "hooks" / "notebooks.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-hook = _load_hook()
+hook = hook_module("notebooks")
 # What the build's first hook sets, so a kernel does the pages' arithmetic (hooks/arithmetic.py).
 ARITHMETIC = hook_module("arithmetic").same_arithmetic()
 DOCS = REPO / "docs"
