@@ -16,6 +16,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from mkdocs.exceptions import PluginError
 from sitebuild import (
     NAV_PAGE,
     REPO,
@@ -28,6 +29,7 @@ from sitebuild import (
 
 pytestmark = pytest.mark.docs
 pytest.importorskip("mkdocs", reason="docs toolchain not installed: pip install -e '.[docs]'")
+abbreviations = hook_module("abbreviations")
 
 # Code listings may show TeX source, and KaTeX's MathML keeps the TeX in <annotation>: leave
 # those out before looking for unrendered math.
@@ -252,13 +254,7 @@ def test_search_index_holds_each_formula_once_as_tex(built_site: Path) -> None:
 
 
 def test_abbreviations_show_as_tooltips(built_site: Path) -> None:
-    definitions = dict(
-        re.findall(
-            r"^\*\[(.+?)\]: (.+)$",
-            (REPO / "includes/abbreviations.md").read_text(encoding="utf-8"),
-            re.M,
-        )
-    )
+    definitions = abbreviations.glossary((REPO / abbreviations.SOURCE).read_text(encoding="utf-8"))
     assert {"SGD", "BLAS"} <= definitions.keys()
     shown: dict[str, set[str]] = {}
     for page in pages(built_site):
@@ -270,6 +266,22 @@ def test_abbreviations_show_as_tooltips(built_site: Path) -> None:
         assert shown.get(term) == {definition}, (
             f"{term} is not shown with its definition on any page"
         )
+
+
+def test_glossary_reads_terms_and_refuses_what_would_lose_a_tooltip() -> None:
+    text = '[//]: # "a comment"\n\n*[SGD]: Stochastic gradient descent.\n*[BLAS]: A library.\n'
+    assert abbreviations.glossary(text) == {
+        "SGD": "Stochastic gradient descent.",
+        "BLAS": "A library.",
+    }
+    for line, says in [
+        ("*[SGD] Stochastic gradient descent.", "expected '*[TERM]: definition'"),
+        ("*[SGD]:", "expected '*[TERM]: definition'"),
+        ("*[BLAS]: Again.", "'BLAS' is defined twice"),
+    ]:
+        with pytest.raises(PluginError, match=re.escape(says)) as refused:
+            abbreviations.glossary(text + line, name="terms.md")
+        assert "terms.md:5:" in str(refused.value)
 
 
 # ---------------------------------------------------------------------------- small sites
@@ -403,7 +415,7 @@ def test_small_site_builds_and_is_reproducible(tmp_path: Path) -> None:
     assert "<figcaption>The <em>loss</em></figcaption></figure>" in html
     assert "<?xml" not in html
     assert '<abbr title="Stochastic gradient descent' in html, (
-        "includes/abbreviations.md not appended"
+        "no tooltip from includes/abbreviations.md"
     )
     # the object's real source, titled with its file, without its docstrings; a fence that
     # only shows the syntax stays as it is
