@@ -30,6 +30,7 @@ from sitebuild import (
 pytestmark = pytest.mark.docs
 pytest.importorskip("mkdocs", reason="docs toolchain not installed: pip install -e '.[docs]'")
 abbreviations = hook_module("abbreviations")
+search_index = hook_module("search_index")
 
 # Code listings may show TeX source, and KaTeX's MathML keeps the TeX in <annotation>: leave
 # those out before looking for unrendered math.
@@ -251,6 +252,24 @@ def test_search_index_holds_each_formula_once_as_tex(built_site: Path) -> None:
                 rendered += 1
     assert compared > 100, f"only {compared} formulas compared"
     assert rendered > 100, f"only {rendered} MathML renderings looked for"
+
+
+def test_search_indexes_listings_the_same_without_their_highlighting(built_site: Path) -> None:
+    from material.plugins.search.plugin import Parser
+
+    def sections(html: str) -> list[tuple[str, str, str | None]]:
+        parser = Parser()
+        parser.feed(html)
+        parser.close()
+        return [("".join(s.title), "".join(s.text), s.id) for s in parser.data]
+
+    removed = 0
+    for page in pages(built_site):
+        full = page.read_text(encoding="utf-8")
+        lean = search_index.lean(full)
+        assert sections(lean) == sections(full), f"{page}: the index would change"
+        removed += full.count("<span") - lean.count("<span")
+    assert removed > 10_000, f"only {removed} spans left out of the listings"
 
 
 def test_abbreviations_show_as_tooltips(built_site: Path) -> None:
