@@ -8,8 +8,8 @@ full content back, minus the ``data-search-*`` attributes the plugin removes onc
 read them; if the plugin ever edits a page otherwise, the build stops.
 
 The plugin takes 1.1 s per build instead of 3.4 s, and the index is byte for byte the same:
-tests/test_docs_build.py checks that the plugin's parser reads every built page the same
-with or without that markup.
+tests/test_docs_build.py checks that the plugin's parser reads the listings of every built
+page the same with or without that markup.
 """
 
 from __future__ import annotations
