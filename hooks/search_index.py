@@ -33,21 +33,26 @@ def lean(html: str) -> str:
 
 @event_priority(100)  # before the search plugin (0)
 def _before_search(context, page, config, nav):
-    full = page.content
-    page.content = lean(full)
-    _pages[page.file.src_uri] = full, page.content
+    if page.content is not None:
+        _pages[page.file.src_uri] = page.content, lean(page.content)
+        page.content = _pages[page.file.src_uri][1]
     return context
 
 
 @event_priority(-100)  # after it: the theme renders the page from the full content
 def _after_search(context, page, config, nav):
+    if page.file.src_uri not in _pages:
+        return context
     full, given = _pages.pop(page.file.src_uri)
-    if page.content != READ_BY_SEARCH.sub("", given):
+    if page.content == given:  # the plugin is off (`enabled: false`)
+        page.content = full
+    elif page.content == READ_BY_SEARCH.sub("", given):
+        page.content = READ_BY_SEARCH.sub("", full)
+    else:
         raise PluginError(
             f"{page.file.src_uri}: the search plugin edited the page in a way that "
             "hooks/search_index.py cannot carry over to its full content"
         )
-    page.content = READ_BY_SEARCH.sub("", full)
     return context
 
 

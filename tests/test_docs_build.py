@@ -14,6 +14,7 @@ import re
 import subprocess
 import textwrap
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from mkdocs.exceptions import PluginError
@@ -273,6 +274,26 @@ def test_search_indexes_listings_the_same_without_their_highlighting(built_site:
         assert sections(lean) == sections(listings), f"{page}: the index would change"
         removed += listings.count("<span") - lean.count("<span")
     assert removed > 10_000, f"only {removed} spans left out of the listings"
+
+
+def test_search_hook_gives_each_page_its_full_content_back() -> None:
+    full = '<p data-search-exclude="x">a</p><pre><span class="n">x</span></pre>'
+    page = SimpleNamespace(content=full, file=SimpleNamespace(src_uri="a.md"))
+    before, after = search_index.on_page_context.methods
+
+    def around(plugin) -> str:
+        page.content = full
+        before({}, page, None, None)
+        assert page.content == '<p data-search-exclude="x">a</p><pre>x</pre>'
+        page.content = plugin(page.content)
+        after({}, page, None, None)
+        return page.content
+
+    assert around(lambda lean: lean) == full  # the search plugin is off
+    read = around(lambda lean: lean.replace(' data-search-exclude="x"', ""))
+    assert read == '<p>a</p><pre><span class="n">x</span></pre>'
+    with pytest.raises(PluginError, match="a.md: the search plugin edited the page"):
+        around(lambda lean: lean + "<p>more</p>")
 
 
 def test_abbreviations_show_as_tooltips(built_site: Path) -> None:
