@@ -17,7 +17,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from mkdocs.exceptions import PluginError
 from sitebuild import (
     NAV_PAGE,
     REPO,
@@ -292,7 +291,7 @@ def test_search_hook_gives_each_page_its_full_content_back() -> None:
     assert around(lambda lean: lean) == full  # the search plugin is off
     read = around(lambda lean: lean.replace(' data-search-exclude="x"', ""))
     assert read == '<p>a</p><pre><span class="n">x</span></pre>'
-    with pytest.raises(PluginError, match="a.md: the search plugin edited the page"):
+    with pytest.raises(search_index.PluginError, match="a.md: the search plugin edited the page"):
         around(lambda lean: lean + "<p>more</p>")
 
 
@@ -322,7 +321,7 @@ def test_glossary_reads_terms_and_refuses_what_would_lose_a_tooltip() -> None:
         ("*[SGD]:", "expected '*[TERM]: definition'"),
         ("*[BLAS]: Again.", "'BLAS' is defined twice"),
     ]:
-        with pytest.raises(PluginError, match=re.escape(says)) as refused:
+        with pytest.raises(abbreviations.PluginError, match=re.escape(says)) as refused:
             abbreviations.glossary(text + line, name="terms.md")
         assert "terms.md:5:" in str(refused.value)
 
