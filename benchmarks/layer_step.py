@@ -13,8 +13,13 @@ step does. The *ladder* accounts for that gap: it adds the step's other operatio
 products one at a time (the products writing new arrays, the bias, the activation, the
 update), every rung timed side by side with the others, and the difference between
 neighbouring rungs is what one part costs inside a whole step. The last difference, from
-the top rung to the real step, is the argument checks and the Python calls. The parts add
-up to ``step - limit`` by construction, up to the noise of the medians.
+the top rung to the real step, is the argument checks and the Python calls.
+
+A median of each part would not add up to the median step: medians of differences do not
+add. So the parts are means over the *typical* rounds, those whose step / limit lies between
+its quartiles (an interquartile mean): within each round the differences add up to that
+round's ``step - limit`` exactly, so over the same rounds their means do too, and the rounds
+a busy moment slowed are left out of every part alike.
 """
 
 from __future__ import annotations
@@ -54,6 +59,10 @@ SHAPES: tuple[tuple[int, int, int], ...] = (*SHAPES_QUICK, (1024, 2048, 2048))
 RUNGS = ("products", "bias", "activation", "update")
 # What each step up the ladder adds, then what the real step adds to the top rung.
 PARTS = ("new arrays", "bias", "activation", "update", "checks and calls")
+
+# Rounds even a case whose round outlasts its time budget gets: the typical rounds (see
+# above) are then the middle 5.
+MIN_ROUNDS = 9
 
 # Small enough that the weights drift slowly over thousands of timed steps (the
 # values never overflow or turn subnormal), large enough that the update is real work.
@@ -291,7 +300,7 @@ def measure(
     rng : numpy.random.Generator
         Source of the data.
     repeats : int
-        Wanted number of interleaved rounds (fewer, but at least 5, when one round
+        Wanted number of interleaved rounds (fewer, but at least 9, when one round
         would blow ``budget_seconds``).
     sample_seconds : float
         Target duration of one timed sample.
@@ -307,11 +316,12 @@ def measure(
         ``dense``, ``torch`` and ``torch_products``); achieved GFLOP/s; the ratios
         ``step_over_limit`` and ``step_over_torch`` (medians of within-round ratios)
         and the same of the fastest samples (``*_min``); ``parts``, each part of
-        :data:`PARTS` as a fraction of the limit (median of within-round differences
-        between neighbouring rungs); ``fused_update``, what the update part would be
-        as one fused pass (``None`` without SciPy); ``limit_over_torch_products``, NumPy's three
-        products over PyTorch's; ``faults_per_step``, page faults of one call of the
-        limit, the step and the step with a parameter-sized update temporary.
+        :data:`PARTS` as a fraction of the limit (means over the typical rounds of
+        within-round differences between neighbouring rungs); ``fused_update``, what
+        the update part would be as one fused pass (``None`` without SciPy);
+        ``limit_over_torch_products``, NumPy's three products over PyTorch's;
+        ``faults_per_step``, page faults of one call of the limit, the step and the
+        step with a parameter-sized update temporary.
     """
     x, d_output, weights = case.data(rng)
     variants: dict[str, Callable[[], object]] = {
@@ -329,12 +339,13 @@ def measure(
         agrees = _agree(case, torch, rng)
     inner = calibrate(variants["limit"], sample_seconds)
     one_round = sum(inner * _once(fn) for fn in variants.values())
-    rounds = max(min(repeats, 5), min(repeats, int(budget_seconds / max(one_round, 1e-9))))
+    rounds = max(min(repeats, MIN_ROUNDS), min(repeats, int(budget_seconds / max(one_round, 1e-9))))
     samples = interleaved(variants, repeats=rounds, inner=inner)
     median = {name: float(np.median(times)) for name, times in samples.items()}
     # The fastest sample is the one least disturbed by other processes: a second
     # opinion when the machine was busy (the medians are the reported numbers).
     fastest = {name: float(np.min(times)) for name, times in samples.items()}
+    typical = _typical_rounds(samples["dense"], samples["limit"])
     row = {
         "batch": case.batch,
         "inputs": case.inputs,
@@ -355,7 +366,7 @@ def measure(
         "torch_over_torch_products": None,
         "torch_agrees": agrees,
         "ladder_agrees": _ladder_agrees(case, rng),
-        "parts": _parts(case, samples),
+        "parts": _parts(case, samples, typical),
         "fused_update": None,
         "faults_per_step": {
             "limit": _faults(variants["limit"]),
@@ -366,7 +377,7 @@ def measure(
         },
     }
     if fused is not None:
-        row["fused_update"] = _added(samples, "fused_update", case.rungs[-2])
+        row["fused_update"] = _added(samples, "fused_update", case.rungs[-2], typical)
     if torch is not None:
         row["step_over_torch"] = paired_ratio(samples["dense"], samples["torch"])
         row["step_over_torch_min"] = fastest["dense"] / fastest["torch"]
@@ -375,21 +386,27 @@ def measure(
     return row
 
 
-def _parts(case: LayerCase, samples: dict[str, list[float]]) -> dict[str, float]:
+def _typical_rounds(step: list[float], limit: list[float]) -> list[int]:
+    """The rounds whose step / limit lies between its lower and upper quartile."""
+    ratios = [a / b for a, b in zip(step, limit, strict=True)]
+    low, _, high = statistics.quantiles(ratios, n=4, method="inclusive")
+    return [r for r, ratio in enumerate(ratios) if low <= ratio <= high]
+
+
+def _parts(case: LayerCase, samples: dict[str, list[float]], rounds: list[int]) -> dict[str, float]:
     """Each part, what one step up the ladder adds, as a fraction of the limit."""
     ladder = ["limit", *case.rungs, "dense"]
     added = [name for name in PARTS if name != "activation" or case.relu]
     return {
-        part: _added(samples, above, below)
+        part: _added(samples, above, below, rounds)
         for part, below, above in zip(added, ladder[:-1], ladder[1:], strict=True)
     }
 
 
-def _added(samples: dict[str, list[float]], upper: str, lower: str) -> float:
-    """Median over rounds of (upper - lower) / limit, each round's samples side by side."""
-    return statistics.median(
-        (a - b) / limit
-        for a, b, limit in zip(samples[upper], samples[lower], samples["limit"], strict=True)
+def _added(samples: dict[str, list[float]], upper: str, lower: str, rounds: list[int]) -> float:
+    """Mean over ``rounds`` of (upper - lower) / limit, each round's samples side by side."""
+    return statistics.fmean(
+        (samples[upper][r] - samples[lower][r]) / samples["limit"][r] for r in rounds
     )
 
 

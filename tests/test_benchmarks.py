@@ -20,7 +20,15 @@ import numpy as np
 import pytest
 
 from benchmarks import report, results
-from benchmarks.layer_step import PARTS, SHAPES, SHAPES_QUICK, gemm_flops
+from benchmarks.layer_step import (
+    PARTS,
+    SHAPES,
+    SHAPES_QUICK,
+    LayerCase,
+    _parts,
+    _typical_rounds,
+    gemm_flops,
+)
 from benchmarks.results import shape
 from benchmarks.timing import calibrate, interleaved, paired_ratio
 
@@ -233,6 +241,34 @@ def test_interleaved_gives_every_variant_every_round_in_rotating_order() -> None
     assert {name: len(times) for name, times in samples.items()} == {"a": 4, "b": 4, "c": 4}
     rounds = [calls[i : i + 6 : 2] for i in range(0, len(calls), 6)]
     assert rounds == [list("abc"), list("bca"), list("cab"), list("abc"), list("bca")]
+
+
+def test_parts_add_up_to_the_step_minus_the_limit_over_the_typical_rounds() -> None:
+    """Medians of the parts would not add up; their means over the same rounds do."""
+    rng = np.random.default_rng(11)
+    rounds = 41
+    limit = 1.0 + 0.05 * rng.random(rounds)
+    # Each rung adds a noisy part; some rounds are slowed as a whole by a busy moment.
+    costs = {"products": 0.0, "bias": 0.03, "update": 0.15}
+    samples, level = {"limit": list(limit)}, limit.copy()
+    for rung, cost in costs.items():
+        level = level + limit * (cost + 0.02 * rng.standard_normal(rounds))
+        samples[rung] = list(level)
+    busy = 1.0 + 0.5 * (rng.random(rounds) < 0.15)
+    samples["dense"] = list((level + 0.06 * limit) * busy)
+    case = LayerCase(32, 784, 128, "float64", relu=False)
+
+    typical = _typical_rounds(samples["dense"], samples["limit"])
+    parts = _parts(case, samples, typical)
+
+    ratios = np.array(samples["dense"]) / limit
+    low, high = np.quantile(ratios, [0.25, 0.75])
+    assert typical == [r for r in range(rounds) if low <= ratios[r] <= high]
+    assert 0 < len(typical) < rounds  # the slowed rounds are out
+    assert list(parts) == ["new arrays", "bias", "update", "checks and calls"]
+    assert sum(parts.values()) == pytest.approx(ratios[typical].mean() - 1, rel=1e-12)
+    assert abs(sum(parts.values()) - (paired_ratio(samples["dense"], samples["limit"]) - 1)) < 0.03
+    assert parts["update"] == pytest.approx(0.15, abs=0.02)
 
 
 def test_paired_ratio_is_median_of_per_round_ratios() -> None:
