@@ -389,6 +389,8 @@ def measure(
 def _typical_rounds(step: list[float], limit: list[float]) -> list[int]:
     """The rounds whose step / limit lies between its lower and upper quartile."""
     ratios = [a / b for a, b in zip(step, limit, strict=True)]
+    if len(ratios) < 2:  # one round (``--repeats 1``) has no quartiles: it is the typical one
+        return list(range(len(ratios)))
     low, _, high = statistics.quantiles(ratios, n=4, method="inclusive")
     return [r for r, ratio in enumerate(ratios) if low <= ratio <= high]
 

@@ -269,6 +269,7 @@ def test_parts_add_up_to_the_step_minus_the_limit_over_the_typical_rounds() -> N
     assert sum(parts.values()) == pytest.approx(ratios[typical].mean() - 1, rel=1e-12)
     assert abs(sum(parts.values()) - (paired_ratio(samples["dense"], samples["limit"]) - 1)) < 0.03
     assert parts["update"] == pytest.approx(0.15, abs=0.02)
+    assert _typical_rounds([2.0], [1.0]) == [0]  # a run of one round (--repeats 1)
 
 
 def test_paired_ratio_is_median_of_per_round_ratios() -> None:
