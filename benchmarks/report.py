@@ -120,6 +120,8 @@ def _gap(results: dict) -> str:
         "Where the step's extra time goes, % of the limit. Each part is measured inside a "
         "whole step: the products writing new arrays, then adding the bias, the ReLU and the "
         "update one at a time, then the argument checks and Python calls of the real step. "
+        "Parts are means over the rounds whose step/limit lies between its quartiles, so they "
+        "add up to those rounds' mean step-limit, close to the median (step-limit). "
         "Fused: the update as one pass (BLAS axpy through SciPy), which NumPy cannot express."
     )
     return _section(title, header, map(cells, results["layer_step"]["rows"]))
