@@ -34,8 +34,9 @@ def lean(html: str) -> str:
 @event_priority(100)  # before the search plugin (0)
 def _before_search(context, page, config, nav):
     if page.content is not None:
-        _pages[page.file.src_uri] = page.content, lean(page.content)
-        page.content = _pages[page.file.src_uri][1]
+        trimmed = lean(page.content)
+        _pages[page.file.src_uri] = page.content, trimmed
+        page.content = trimmed
     return context
 
 
